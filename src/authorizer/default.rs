@@ -1,0 +1,129 @@
+//! [`DefaultAuthorizer`]: Temporal's default decision procedure over an [`ApiAccess`] table.
+
+use crate::authorizer::access::ALWAYS_ALLOWED;
+use crate::{Access, ApiAccess, Authorizer, BoxFuture, CallTarget, Claims, Decision, Scope};
+
+/// Temporal's default authorizer.
+///
+/// 1. `/grpc.health.v1.Health/Check` and `WorkflowService/GetSystemInfo` are always allowed.
+/// 2. No claims: deny.
+/// 3. Unknown API: deny.
+/// 4. Cluster scope uses the system role; namespace scope ORs the system role with the role in
+///    the request's namespace (exact, case-sensitive).
+/// 5. Allow iff that mask, as a number, is at least the access's required role.
+///
+/// # Example
+/// ```
+/// use tonic_authz::{Access, ApiAccess, DefaultAuthorizer, Scope};
+///
+/// let authz = DefaultAuthorizer::new().with_access(
+///     ApiAccess::temporal()
+///         .with_method("/shop.Orders/Get", Scope::Namespace, Access::Read)
+///         .with_service("shop.Admin", Scope::Cluster, Access::Admin),
+/// );
+/// # let _ = authz;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct DefaultAuthorizer {
+    access: ApiAccess,
+}
+
+impl DefaultAuthorizer {
+    /// The default authorizer over Temporal's table.
+    #[must_use]
+    pub fn new() -> DefaultAuthorizer {
+        DefaultAuthorizer::default()
+    }
+
+    /// Replaces the access table (start from [`ApiAccess::temporal`] to keep Temporal's APIs).
+    #[must_use]
+    pub fn with_access(mut self, access: ApiAccess) -> DefaultAuthorizer {
+        self.access = access;
+        self
+    }
+
+    /// The access table.
+    #[must_use]
+    pub fn access(&self) -> &ApiAccess {
+        &self.access
+    }
+
+    /// The decision, synchronously (the procedure never waits on anything).
+    #[must_use]
+    pub fn decide(&self, claims: Option<&Claims>, target: &CallTarget) -> Decision {
+        let api = target.api_name();
+        if is_health_check_api(api) {
+            return Decision::Allow;
+        }
+        let Some(claims) = claims else {
+            return Decision::deny();
+        };
+        let Some(method) = self.access.get(api) else {
+            return Decision::deny();
+        };
+        let effective = match method.scope {
+            Scope::Cluster => claims.system(),
+            Scope::Namespace => claims.system() | claims.namespace_role(target.namespace()),
+        };
+        if effective.bits() >= method.access.required_role().bits() {
+            Decision::Allow
+        } else {
+            Decision::deny()
+        }
+    }
+}
+
+impl Authorizer for DefaultAuthorizer {
+    fn authorize<'a>(
+        &'a self,
+        claims: Option<&'a Claims>,
+        target: &'a CallTarget,
+    ) -> BoxFuture<'a, Result<Decision, tonic::Status>> {
+        Box::pin(std::future::ready(Ok(self.decide(claims, target))))
+    }
+
+    fn needs_request(&self, api_name: &str) -> bool {
+        // Only namespace-scoped APIs look at the request; the rest pass straight through.
+        !is_health_check_api(api_name)
+            && self
+                .access
+                .get(api_name)
+                .is_some_and(|m| m.scope == Scope::Namespace)
+    }
+}
+
+/// True iff `path` is one of the two APIs allowed without claims (Temporal's
+/// `IsHealthCheckAPI`).
+#[must_use]
+pub fn is_health_check_api(path: &str) -> bool {
+    ALWAYS_ALLOWED.contains(&path)
+}
+
+const WORKFLOW_SERVICE_PREFIX: &str = "/temporal.api.workflowservice.v1.WorkflowService/";
+
+fn workflow_method(name: &str, scope: Scope, access: Access) -> bool {
+    let table = temporal_table();
+    let path = format!("{WORKFLOW_SERVICE_PREFIX}{name}");
+    table
+        .get(&path)
+        .is_some_and(|m| m.scope == scope && m.access == access)
+}
+
+fn temporal_table() -> &'static ApiAccess {
+    static TABLE: std::sync::OnceLock<ApiAccess> = std::sync::OnceLock::new();
+    TABLE.get_or_init(ApiAccess::temporal)
+}
+
+/// True iff `name` (a bare WorkflowService method name) is namespace-scoped read-only
+/// (Temporal's `IsReadOnlyNamespaceAPI`).
+#[must_use]
+pub fn is_read_only_namespace_api(name: &str) -> bool {
+    workflow_method(name, Scope::Namespace, Access::Read)
+}
+
+/// True iff `name` (a bare WorkflowService method name) is cluster-scoped read-only
+/// (Temporal's `IsReadOnlyGlobalAPI`).
+#[must_use]
+pub fn is_read_only_global_api(name: &str) -> bool {
+    workflow_method(name, Scope::Cluster, Access::Read)
+}

@@ -1,0 +1,98 @@
+//! The [`Authorizer`] plug-in point: allow or deny one call from the caller's claims and the
+//! call target, plus Temporal's two implementations ([`DefaultAuthorizer`], [`NoopAuthorizer`]).
+//!
+//! # Example
+//! ```
+//! use tonic_authz::{Authorizer, CallTarget, Claims, Decision};
+//!
+//! // Any closure over (claims, target) is an authorizer.
+//! let only_alice = |claims: Option<&Claims>, _target: &CallTarget| {
+//!     let ok = claims.is_some_and(|c| c.subject() == "alice");
+//!     async move { Ok(if ok { Decision::Allow } else { Decision::deny() }) }
+//! };
+//! fn assert_authorizer<A: Authorizer>(_: &A) {}
+//! assert_authorizer(&only_alice);
+//! ```
+
+mod access;
+mod default;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use access::{Access, ApiAccess, MethodAccess, Scope};
+pub use default::{
+    DefaultAuthorizer, is_health_check_api, is_read_only_global_api, is_read_only_namespace_api,
+};
+
+use crate::{BoxFuture, CallTarget, Claims, Decision};
+
+/// Decides whether a call may proceed (Temporal's `Authorizer`).
+///
+/// An `Err` is an authorizer failure, not a denial: the layer turns it into the generic
+/// denial, or returns it as-is when the layer exposes authorizer errors.
+pub trait Authorizer: Send + Sync + 'static {
+    /// Decides on one call. `claims` is `None` when the caller presented no credentials and
+    /// the claim mapper requires them.
+    fn authorize<'a>(
+        &'a self,
+        claims: Option<&'a Claims>,
+        target: &'a CallTarget,
+    ) -> BoxFuture<'a, Result<Decision, tonic::Status>>;
+
+    /// Whether deciding on `api_name` needs the request message (and so its namespace).
+    ///
+    /// When `false` the layer does not read the body at all and the target's namespace is
+    /// empty. Defaults to `true`, which is always correct; return `false` only for APIs whose
+    /// decision cannot depend on the request.
+    fn needs_request(&self, api_name: &str) -> bool {
+        let _ = api_name;
+        true
+    }
+}
+
+impl<F, Fut> Authorizer for F
+where
+    F: Fn(Option<&Claims>, &CallTarget) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Decision, tonic::Status>> + Send + 'static,
+{
+    fn authorize<'a>(
+        &'a self,
+        claims: Option<&'a Claims>,
+        target: &'a CallTarget,
+    ) -> BoxFuture<'a, Result<Decision, tonic::Status>> {
+        Box::pin(self(claims, target))
+    }
+}
+
+impl<A: Authorizer + ?Sized> Authorizer for Arc<A> {
+    fn authorize<'a>(
+        &'a self,
+        claims: Option<&'a Claims>,
+        target: &'a CallTarget,
+    ) -> BoxFuture<'a, Result<Decision, tonic::Status>> {
+        (**self).authorize(claims, target)
+    }
+
+    fn needs_request(&self, api_name: &str) -> bool {
+        (**self).needs_request(api_name)
+    }
+}
+
+/// Allows every call (Temporal's no-op authorizer, selected by `authorizer: ""`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopAuthorizer;
+
+impl Authorizer for NoopAuthorizer {
+    fn authorize<'a>(
+        &'a self,
+        _claims: Option<&'a Claims>,
+        _target: &'a CallTarget,
+    ) -> BoxFuture<'a, Result<Decision, tonic::Status>> {
+        Box::pin(std::future::ready(Ok(Decision::Allow)))
+    }
+
+    fn needs_request(&self, _api_name: &str) -> bool {
+        false
+    }
+}

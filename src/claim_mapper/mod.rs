@@ -1,0 +1,85 @@
+//! The [`ClaimMapper`] plug-in point: turn a caller's credentials ([`AuthInfo`]) into
+//! [`Claims`], plus Temporal's no-op mapper.
+//!
+//! # Example
+//! ```
+//! use tonic_authz::{AuthInfo, ClaimMapper, Claims, ClaimsError, Role};
+//!
+//! // Any closure over the auth info is a claim mapper.
+//! let mapper = |info: &AuthInfo| {
+//!     let is_ops = info.tls_subject.as_ref().is_some_and(|s| s.common_name == "ops");
+//!     async move {
+//!         Ok::<_, ClaimsError>(if is_ops { Claims::system_admin() } else { Claims::new() })
+//!     }
+//! };
+//! fn assert_mapper<M: ClaimMapper>(_: &M) {}
+//! assert_mapper(&mapper);
+//! ```
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use crate::{AuthInfo, BoxFuture, Claims, ClaimsError};
+
+/// Maps credentials to claims (Temporal's `ClaimMapper`).
+pub trait ClaimMapper: Send + Sync + 'static {
+    /// The caller's claims. An error denies the call with the generic denial.
+    fn get_claims<'a>(
+        &'a self,
+        auth_info: &'a AuthInfo,
+    ) -> BoxFuture<'a, Result<Claims, ClaimsError>>;
+
+    /// Whether the mapper needs credentials to run. When `true` (the default, as in Temporal)
+    /// and a call carries neither a token nor a verified client certificate, the mapper is not
+    /// called and the authorizer sees no claims.
+    fn auth_info_required(&self) -> bool {
+        true
+    }
+}
+
+impl<F, Fut> ClaimMapper for F
+where
+    F: Fn(&AuthInfo) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Claims, ClaimsError>> + Send + 'static,
+{
+    fn get_claims<'a>(
+        &'a self,
+        auth_info: &'a AuthInfo,
+    ) -> BoxFuture<'a, Result<Claims, ClaimsError>> {
+        Box::pin(self(auth_info))
+    }
+}
+
+impl<M: ClaimMapper + ?Sized> ClaimMapper for Arc<M> {
+    fn get_claims<'a>(
+        &'a self,
+        auth_info: &'a AuthInfo,
+    ) -> BoxFuture<'a, Result<Claims, ClaimsError>> {
+        (**self).get_claims(auth_info)
+    }
+
+    fn auth_info_required(&self) -> bool {
+        (**self).auth_info_required()
+    }
+}
+
+/// Makes everyone system admin and needs no credentials (Temporal's no-op claim mapper,
+/// selected by `claimMapper: ""`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopClaimMapper;
+
+impl ClaimMapper for NoopClaimMapper {
+    fn get_claims<'a>(
+        &'a self,
+        _auth_info: &'a AuthInfo,
+    ) -> BoxFuture<'a, Result<Claims, ClaimsError>> {
+        // One shared value: the per-call cost is a reference-count increment.
+        static ADMIN: OnceLock<Claims> = OnceLock::new();
+        let claims = ADMIN.get_or_init(Claims::system_admin).clone();
+        Box::pin(std::future::ready(Ok(claims)))
+    }
+
+    fn auth_info_required(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,28 @@
+//! Temporal-style authentication and authorization for any tonic gRPC server, as one tower
+//! layer.
+//!
+//! A [`ClaimMapper`] turns the caller's credentials ([`AuthInfo`]: bearer token, verified
+//! client certificate) into [`Claims`]; an [`Authorizer`] allows or denies the call from those
+//! claims and the [`CallTarget`] (the gRPC method and the namespace read from the request).
+//! Temporal's defaults ship built in: [`DefaultAuthorizer`] with Temporal's table of which API
+//! needs which role, and the no-op pair [`NoopAuthorizer`] / [`NoopClaimMapper`].
+
+mod auth_info;
+mod authorizer;
+mod claim_mapper;
+mod claims;
+mod error;
+mod future;
+mod target;
+pub mod tls;
+
+pub use auth_info::AuthInfo;
+pub use authorizer::{
+    Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
+    is_health_check_api, is_read_only_global_api, is_read_only_namespace_api,
+};
+pub use claim_mapper::{ClaimMapper, NoopClaimMapper};
+pub use claims::{Claims, Role};
+pub use error::{BoxError, ClaimsError, ClaimsErrorKind};
+pub use future::BoxFuture;
+pub use target::{CallTarget, Decision, RequestMessage};

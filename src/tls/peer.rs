@@ -1,0 +1,112 @@
+//! Peer identity: the verified client certificate's subject and SANs, parsed once with
+//! x509-parser into [`TlsSubject`] and [`TlsConnection`] for claim mappers.
+
+use std::net::IpAddr;
+
+use rustls_pki_types::CertificateDer;
+use x509_parser::prelude::*;
+
+/// The X.509 subject of a verified client certificate (Temporal's `TLSSubject`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsSubject {
+    /// Common name (CN), first value.
+    pub common_name: String,
+    /// Organization (O), every value in order.
+    pub organization: Vec<String>,
+    /// Organizational unit (OU), every value in order.
+    pub organizational_unit: Vec<String>,
+    /// Country (C).
+    pub country: Vec<String>,
+    /// State or province (ST).
+    pub province: Vec<String>,
+    /// Locality (L).
+    pub locality: Vec<String>,
+    /// The subject's serialNumber attribute (not the certificate serial).
+    pub serial_number: String,
+    /// The whole distinguished name in RFC 4514 form, e.g. `CN=worker-1,O=Example`.
+    pub distinguished_name: String,
+}
+
+/// The verified TLS peer: its certificate chain and subject alternative names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsConnection {
+    /// The peer's certificate chain as presented, leaf first (DER).
+    pub peer_certificates: Vec<CertificateDer<'static>>,
+    /// The leaf certificate's serial number in lowercase hex.
+    pub certificate_serial: String,
+    /// DNS names from the SAN extension.
+    pub dns_names: Vec<String>,
+    /// IP addresses from the SAN extension.
+    pub ip_addresses: Vec<IpAddr>,
+    /// URIs from the SAN extension (SPIFFE IDs appear here).
+    pub uris: Vec<String>,
+    /// Email addresses from the SAN extension.
+    pub emails: Vec<String>,
+}
+
+impl TlsConnection {
+    /// The SPIFFE ID among the URI SANs, if any.
+    #[must_use]
+    pub fn spiffe_id(&self) -> Option<&str> {
+        self.uris
+            .iter()
+            .map(String::as_str)
+            .find(|u| u.starts_with("spiffe://"))
+    }
+}
+
+/// Parses the leaf of a verified chain into subject and connection info.
+///
+/// Returns `None` when the chain is empty or the leaf does not parse: a certificate we cannot
+/// read gives no identity rather than a made-up one.
+#[must_use]
+pub fn peer_identity(chain: &[CertificateDer<'static>]) -> Option<(TlsSubject, TlsConnection)> {
+    let leaf = chain.first()?;
+    let (_, cert) = X509Certificate::from_der(leaf.as_ref()).ok()?;
+    let name = cert.subject();
+    let strings = |iter: &mut dyn Iterator<Item = &AttributeTypeAndValue<'_>>| -> Vec<String> {
+        iter.filter_map(|a| a.as_str().ok().map(str::to_owned))
+            .collect()
+    };
+    let subject = TlsSubject {
+        common_name: strings(&mut name.iter_common_name())
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+        organization: strings(&mut name.iter_organization()),
+        organizational_unit: strings(&mut name.iter_organizational_unit()),
+        country: strings(&mut name.iter_country()),
+        province: strings(&mut name.iter_state_or_province()),
+        locality: strings(&mut name.iter_locality()),
+        serial_number: name
+            .iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER)
+            .find_map(|a| a.as_str().ok().map(str::to_owned))
+            .unwrap_or_default(),
+        distinguished_name: name.to_string(),
+    };
+    let mut conn = TlsConnection {
+        peer_certificates: chain.to_vec(),
+        certificate_serial: cert.raw_serial_as_string().replace(':', ""),
+        ..TlsConnection::default()
+    };
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for gn in &san.value.general_names {
+            match gn {
+                GeneralName::DNSName(d) => conn.dns_names.push((*d).to_owned()),
+                GeneralName::URI(u) => conn.uris.push((*u).to_owned()),
+                GeneralName::RFC822Name(e) => conn.emails.push((*e).to_owned()),
+                GeneralName::IPAddress(bytes) => {
+                    if let Ok(b) = <[u8; 4]>::try_from(*bytes) {
+                        conn.ip_addresses.push(IpAddr::from(b));
+                    } else if let Ok(b) = <[u8; 16]>::try_from(*bytes) {
+                        conn.ip_addresses.push(IpAddr::from(b));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Some((subject, conn))
+}
