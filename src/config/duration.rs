@@ -107,6 +107,48 @@ pub(crate) fn parse(text: &str) -> Result<Duration, DurationError> {
     Ok(Duration::from_nanos(nanos))
 }
 
+/// Formats a duration the way Go prints one (`1h30m0s`, `500ms`, `0s`); [`parse`] reads it back.
+pub(crate) fn format(duration: Duration) -> String {
+    if duration.is_zero() {
+        return "0s".to_owned();
+    }
+    let nanos = duration.as_nanos();
+    if nanos < 1_000_000_000 {
+        return if nanos % 1_000_000 == 0 {
+            format!("{}ms", nanos / 1_000_000)
+        } else if nanos % 1_000 == 0 {
+            format!("{}us", nanos / 1_000)
+        } else {
+            format!("{nanos}ns")
+        };
+    }
+    let secs = duration.as_secs();
+    let (hours, minutes, seconds) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    let mut out = String::new();
+    if hours > 0 {
+        out.push_str(&format!("{hours}h"));
+    }
+    if hours > 0 || minutes > 0 {
+        out.push_str(&format!("{minutes}m"));
+    }
+    match duration.subsec_nanos() {
+        0 => out.push_str(&format!("{seconds}s")),
+        sub => {
+            let frac = format!("{sub:09}");
+            out.push_str(&format!("{seconds}.{}s", frac.trim_end_matches('0')));
+        }
+    }
+    out
+}
+
+/// `serialize_with` for a [`Duration`] field, in Go's form (pairs with [`deserialize`]).
+pub(crate) fn serialize<S: serde::Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format(*duration))
+}
+
 struct DurationVisitor;
 
 impl Visitor<'_> for DurationVisitor {
@@ -234,5 +276,16 @@ mod tests {
             err("1000000000000000000000000000000000000000000s"),
             "duration \"1000000000000000000000000000000000000000000s\" is out of range"
         );
+    }
+
+    #[test]
+    fn formats_like_go() {
+        assert_eq!(format(Duration::ZERO), "0s");
+        assert_eq!(format(Duration::from_secs(60)), "1m0s");
+        assert_eq!(format(Duration::from_secs(5400)), "1h30m0s");
+        assert_eq!(format(Duration::from_millis(1500)), "1.5s");
+        for d in ["1h30m0s", "500ms", "2m3.25s", "7ns", "10us", "26h0m0s"] {
+            assert_eq!(format(ok(d)), d);
+        }
     }
 }

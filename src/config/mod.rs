@@ -46,7 +46,7 @@
 //! ```
 
 mod authorization;
-mod duration;
+pub(crate) mod duration;
 mod env;
 mod error;
 mod services;
