@@ -39,8 +39,8 @@ const NANOS_PER_UNIT: &[(&str, u128)] = &[
 pub(crate) fn parse(text: &str) -> Result<Duration, DurationError> {
     let invalid = || DurationError(format!("invalid duration {text:?}"));
     let mut rest = text.strip_prefix('+').unwrap_or(text);
-    if rest.starts_with('-') {
-        if rest[1..].chars().all(|c| c == '0' || c == '.') && rest.len() > 1 {
+    if let Some(negated) = rest.strip_prefix('-') {
+        if negated.contains('0') && negated.chars().all(|c| c == '0' || c == '.') {
             return Ok(Duration::ZERO);
         }
         return Err(DurationError(format!(
@@ -114,9 +114,9 @@ pub(crate) fn format(duration: Duration) -> String {
     }
     let nanos = duration.as_nanos();
     if nanos < 1_000_000_000 {
-        return if nanos % 1_000_000 == 0 {
+        return if nanos.is_multiple_of(1_000_000) {
             format!("{}ms", nanos / 1_000_000)
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             format!("{}us", nanos / 1_000)
         } else {
             format!("{nanos}ns")
