@@ -13,6 +13,7 @@ mod claim_mapper;
 mod claims;
 mod error;
 mod future;
+mod layer;
 mod target;
 pub mod tls;
 
@@ -25,4 +26,9 @@ pub use claim_mapper::{ClaimMapper, NoopClaimMapper};
 pub use claims::{Claims, Role};
 pub use error::{BoxError, ClaimsError, ClaimsErrorKind};
 pub use future::BoxFuture;
+pub use layer::{
+    Authz, AuthzLayer, AuthzLayerBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
+    ResponseFuture, ScanError, UNAUTHORIZED_MESSAGE, permission_denied, scan_string_field,
+    temporal_namespace_fields,
+};
 pub use target::{CallTarget, Decision, RequestMessage};

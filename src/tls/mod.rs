@@ -3,4 +3,5 @@
 
 mod peer;
 
+pub(crate) use peer::cached_peer_identity;
 pub use peer::{TlsConnection, TlsSubject, peer_identity};
