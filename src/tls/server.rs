@@ -326,9 +326,10 @@ impl TlsAcceptor {
             return BackgroundTask { handle: None };
         }
         let this = self.clone();
+        // The first reload is one interval after this call, not after the task first runs.
+        let first = tokio::time::Instant::now() + interval;
         BackgroundTask::spawn(async move {
-            let mut ticker =
-                tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            let mut ticker = tokio::time::interval_at(first, interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;

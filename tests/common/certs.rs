@@ -189,3 +189,25 @@ pub fn b64(pem: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(pem)
 }
+
+impl Ca {
+    /// A root CA valid from `from` to `until` (relative to now).
+    pub fn with_validity(common_name: &str, from: Duration, until: Duration) -> Ca {
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now + from;
+        params.not_after = now + until;
+        let key = KeyPair::generate().expect("ca key");
+        let cert = params.self_signed(&key).expect("ca cert");
+        Ca {
+            pem: cert.pem(),
+            der: cert.der().clone(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+}
