@@ -22,7 +22,10 @@ pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
     is_health_check_api, is_read_only_global_api, is_read_only_namespace_api,
 };
-pub use claim_mapper::{ClaimMapper, NoopClaimMapper};
+pub use claim_mapper::{
+    CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,
+    CertificateRuleError, ClaimMapper, CombinedClaimMapper, NoopClaimMapper,
+};
 pub use claims::{Claims, Role};
 pub use error::{BoxError, ClaimsError, ClaimsErrorKind};
 pub use future::BoxFuture;
