@@ -13,6 +13,7 @@ mod claim_mapper;
 mod claims;
 mod error;
 mod future;
+mod keys;
 mod target;
 pub mod tls;
 
@@ -21,8 +22,12 @@ pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
     is_health_check_api, is_read_only_global_api, is_read_only_namespace_api,
 };
-pub use claim_mapper::{ClaimMapper, NoopClaimMapper};
+pub use claim_mapper::{ClaimMapper, JwtClaimMapper, JwtClaimMapperBuilder, NoopClaimMapper};
 pub use claims::{Claims, Role};
 pub use error::{BoxError, ClaimsError, ClaimsErrorKind};
 pub use future::BoxFuture;
+pub use keys::{
+    JwksKeyProvider, JwksKeyProviderBuilder, JwtAlgorithm, KeyError, StaticKeyProvider,
+    TokenKeyProvider, VerificationKey,
+};
 pub use target::{CallTarget, Decision, RequestMessage};

@@ -16,8 +16,12 @@
 //! assert_mapper(&mapper);
 //! ```
 
+mod jwt;
+
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
+
+pub use jwt::{JwtClaimMapper, JwtClaimMapperBuilder};
 
 use crate::{AuthInfo, BoxFuture, Claims, ClaimsError};
 
