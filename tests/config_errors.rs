@@ -148,6 +148,66 @@ fn type_errors_and_bad_values_name_the_key() {
 }
 
 #[test]
+fn values_that_do_not_fit_together_fail_at_load() {
+    let e = fail(
+        "services:\n  frontend:\n    rpc:\n      bindOnLocalHost: true\n      bindOnIP: 0.0.0.0\n",
+    );
+    assert_eq!(e.kind(), ConfigErrorKind::Invalid);
+    assert_eq!(
+        e.to_string(),
+        "conf/frontend.yaml: services.frontend.rpc: bindOnLocalHost and bindOnIP are mutually exclusive"
+    );
+    // Temporal's start-up validation of global.tls (spec F.2), with its texts.
+    let e = fail(
+        "global:\n  tls:\n    frontend:\n      server:\n        certFile: a.pem\n        certData: Zm9v\n",
+    );
+    assert_eq!(e.kind(), ConfigErrorKind::Invalid);
+    assert_eq!(
+        e.to_string(),
+        "conf/frontend.yaml: global.tls.frontend.server: cannot specify CertFile and CertData at the same time"
+    );
+    let e = fail("global:\n  tls:\n    internode:\n      client:\n        rootCaFiles: [\" \"]\n");
+    assert_eq!(
+        e.key_path(),
+        Some("global.tls.internode.client.rootCaFiles")
+    );
+    assert_eq!(
+        e.message(),
+        "invalid ClientTLS.RootCAFiles: CA cannot be empty string"
+    );
+}
+
+#[test]
+fn unknown_jwt_algorithms_are_refused() {
+    let e = fail("global:\n  authorization:\n    algorithms: [RS256, none]\n");
+    assert_eq!(e.key_path(), Some("global.authorization.algorithms"));
+    assert!(
+        e.message()
+            .starts_with("unknown JWT algorithm: none (expected one of RS256, RS384"),
+        "{e}"
+    );
+}
+
+#[test]
+fn certificate_rules_are_strict() {
+    let e = fail(
+        "global:\n  authorization:\n    certificateClaimRules:\n      - field: commonName\n        value: a\n        permissions: []\n        role: admin\n",
+    );
+    assert_eq!(
+        e.key_path(),
+        Some("global.authorization.certificateClaimRules[0].role")
+    );
+    let e = fail(
+        "global:\n  authorization:\n    certificateClaimRules:\n      - field: serialNumber\n        value: a\n        permissions: []\n",
+    );
+    assert_eq!(
+        e.key_path(),
+        Some("global.authorization.certificateClaimRules[0].field")
+    );
+    assert_eq!(e.line(), Some(4));
+}
+
+#[test]
 fn malformed_yaml_and_duplicates_are_located() {
     let e = fail("global:\n  authorization:\n    audience: [a\n");
     assert_eq!(e.kind(), ConfigErrorKind::Parse);

@@ -105,7 +105,7 @@ fn mtls_sample_is_mtls_only() {
     let config = load("mtls.yaml");
     let a = &config.global.authorization;
     assert!(a.jwt_key_provider.key_source_uris.is_empty());
-    assert_eq!(a.certificate_claim_rules.len(), 2);
+    assert_eq!(a.certificate_claim_rules.len(), 3);
     let server = &config.global.tls.frontend.server;
     assert_eq!(server.cert_file, "/etc/tonic-authz/certs/server.pem");
     assert_eq!(server.key_file, "/etc/tonic-authz/certs/server.key");

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 use super::duration;
+use crate::{CertificateRule, JwtAlgorithm};
 
 /// `global.authorization`.
 ///
@@ -53,30 +54,32 @@ pub struct Authorization {
     #[serde(rename = "remoteClusterAuth")]
     remote_cluster_auth: Option<IgnoredAny>,
 
-    /// Ours. The JWT signature algorithms accepted (e.g. `[RS256, ES256]`).
-    /// Default: unset, the JWT claim mapper's default allow-list (Temporal's `RS256`, `ES256`).
-    pub algorithms: Option<Vec<String>>,
-    /// Ours. Clock skew tolerated on `exp` and `nbf`, a Go duration. Default: unset, the JWT
-    /// claim mapper's default.
+    /// Ours. The JWT signature algorithms accepted, by their registered names (e.g.
+    /// `[RS256, ES256]`); an unknown name is an error.
+    /// Default: unset, the JWT claim mapper's default (`RS256`, `ES256`, as Temporal).
+    #[serde(deserialize_with = "deserialize_algorithms")]
+    pub algorithms: Option<Vec<JwtAlgorithm>>,
+    /// Ours. Clock skew tolerated on `exp`, `nbf` and `iat`, a Go duration (whole seconds).
+    /// Default: unset, the JWT claim mapper's default (zero, as Temporal).
     #[serde(deserialize_with = "duration::deserialize_option")]
     pub leeway: Option<Duration>,
     /// Ours. The issuer (`iss`) a token must carry. Default: unset (not checked, as in Temporal).
     pub issuer: Option<String>,
     /// Ours. Permission entries naming one of these namespaces grant *system* roles.
-    /// Default: unset, the JWT claim mapper's default (`temporal-system`, as in Temporal).
+    /// Default: unset, the JWT claim mapper's default (`temporal-system` and `system`).
     pub system_permission_namespaces: Option<Vec<String>>,
-    /// Ours. How many verified tokens to remember. Default: unset, the JWT claim mapper's
-    /// default; `0` disables the cache.
+    /// Ours. How many verified tokens to remember; `0` disables the cache.
+    /// Default: unset, the JWT claim mapper's default (10 000).
     pub token_cache_size: Option<u64>,
     /// Ours. The longest time a verified token is remembered (never past its `exp`), a Go
-    /// duration. Default: unset, the JWT claim mapper's default.
+    /// duration. Default: unset, the JWT claim mapper's default (`5m`).
     #[serde(deserialize_with = "duration::deserialize_option")]
     pub token_cache_max_age: Option<Duration>,
     /// Ours. The largest request message (bytes, after decompression) read to find the
-    /// namespace. Default: unset, the layer's default.
+    /// namespace. Default: unset, the layer's default (4 MiB).
     pub max_message_size: Option<usize>,
     /// Ours. How long to wait for the first request message, a Go duration.
-    /// Default: unset, the layer's default.
+    /// Default: unset, the layer's default (`10s`).
     #[serde(deserialize_with = "duration::deserialize_option")]
     pub body_timeout: Option<Duration>,
     /// Ours. Compute, log and count every decision, but let denied calls through.
@@ -86,10 +89,11 @@ pub struct Authorization {
     /// authorizer's own error to the client instead of the generic `PERMISSION_DENIED`.
     /// Default `false`.
     pub expose_authorizer_errors: bool,
-    /// Ours. Rules mapping a verified client certificate to claims; when non-empty (and
-    /// `claimMapper` is `default`), certificate-only callers get claims from these rules.
-    /// Default: empty.
-    pub certificate_claim_rules: Vec<CertificateClaimRule>,
+    /// Ours. Rules mapping a verified client certificate to claims
+    /// (`{field, value, permissions}`, see [`CertificateRule`]); when non-empty and
+    /// `claimMapper` is `default`, callers with a verified client certificate get claims from
+    /// them. Default: empty.
+    pub certificate_claim_rules: Vec<CertificateRule>,
     /// Ours. The namespaces that may appear as the `namespace` metric label; any other name
     /// (one a caller made up, say) is reported as `_unknown_`, which bounds the label set.
     /// Default: empty (every namespace label is `_unknown_`).
@@ -139,7 +143,7 @@ pub struct JwtKeyProvider {
     #[serde(deserialize_with = "duration::deserialize")]
     pub refresh_interval: Duration,
     /// Ours. The shortest time between two re-fetches triggered by a token whose `kid` is not
-    /// in the key set, a Go duration. Default: unset, the key provider's default.
+    /// in the key set, a Go duration. Default: unset, the key provider's default (`30s`).
     #[serde(deserialize_with = "duration::deserialize_option")]
     pub kid_miss_cooldown: Option<Duration>,
 }
@@ -152,28 +156,6 @@ impl Default for JwtKeyProvider {
             kid_miss_cooldown: None,
         }
     }
-}
-
-/// `global.authorization.certificateClaimRules[]` (ours): claims for callers matching a
-/// certificate pattern.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-#[non_exhaustive]
-pub struct CertificateClaimRule {
-    /// Match on the subject common name (exact). Default: unset (any).
-    pub common_name: Option<String>,
-    /// Match on the subject organization (exact). Default: unset (any).
-    pub organization: Option<String>,
-    /// Match on the subject organizational unit (exact). Default: unset (any).
-    pub organizational_unit: Option<String>,
-    /// Match on a DNS subject alternative name (exact). Default: unset (any).
-    pub dns_name: Option<String>,
-    /// Match on the SPIFFE ID URI SAN (exact). Default: unset (any).
-    pub spiffe_id: Option<String>,
-    /// The system role granted (`worker`, `reader`, `writer`, `admin`). Default: none.
-    pub system: Option<String>,
-    /// Namespace roles granted, namespace name to role. Default: none.
-    pub namespaces: std::collections::BTreeMap<String, String>,
 }
 
 /// Which authorizer to build; see [`Authorization::authorizer`].
@@ -250,4 +232,26 @@ impl<'de> Deserialize<'de> for ClaimMapperKind {
             ClaimMapperKind::Noop
         })
     }
+}
+
+fn deserialize_algorithms<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<JwtAlgorithm>>, D::Error> {
+    let names: Option<Vec<String>> = Option::deserialize(deserializer)?;
+    let Some(names) = names else {
+        return Ok(None);
+    };
+    names
+        .iter()
+        .map(|name| {
+            JwtAlgorithm::from_name(name).ok_or_else(|| {
+                let known: Vec<&str> = JwtAlgorithm::ALL.iter().map(|a| a.as_str()).collect();
+                de::Error::custom(format!(
+                    "unknown JWT algorithm: {name} (expected one of {})",
+                    known.join(", ")
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }

@@ -46,11 +46,11 @@
 //! ```
 
 mod authorization;
+mod build;
 pub(crate) mod duration;
 mod env;
 mod error;
 mod services;
-mod tls_placeholder;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -59,12 +59,10 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::MessageFormatter as _;
 
-pub use authorization::{
-    Authorization, AuthorizerKind, CertificateClaimRule, ClaimMapperKind, JwtKeyProvider,
-};
+pub use authorization::{Authorization, AuthorizerKind, ClaimMapperKind, JwtKeyProvider};
+pub use build::FrontendTls;
 pub use error::{ConfigError, ConfigErrorKind};
 pub use services::{FrontendRpc, FrontendService, Services};
-pub use tls_placeholder::{ClientTls, ExpirationChecks, GlobalTls, GroupTls, ServerTls, WorkerTls};
 
 use env::EnvDeserializer;
 
@@ -98,8 +96,8 @@ pub struct Config {
 pub struct Global {
     /// `global.authorization`.
     pub authorization: Authorization,
-    /// `global.tls`.
-    pub tls: GlobalTls,
+    /// `global.tls`: Temporal's TLS settings, as the [`tls`](crate::tls) module reads them.
+    pub tls: crate::tls::GlobalTls,
     // Temporal's other `global` sections: accepted, not read.
     membership: Option<IgnoredAny>,
     pprof: Option<IgnoredAny>,
@@ -133,6 +131,21 @@ impl Config {
     #[must_use]
     pub fn source_file(&self) -> Option<&Path> {
         self.source_file.as_deref()
+    }
+
+    /// The checks that need more than one value: Temporal's start-up validation of
+    /// `global.tls` (spec F.2) and the frontend's bind address.
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.global
+            .tls
+            .validate()
+            .map_err(|e| self.locate(build::tls_error(e, "global.tls")))?;
+        self.services
+            .frontend
+            .rpc
+            .listen_addr()
+            .map_err(|e| self.locate(e))?;
+        Ok(())
     }
 
     /// Attaches this configuration's file to an error found after parsing.
@@ -244,6 +257,7 @@ impl ConfigLoader {
         match parsed {
             Ok(mut config) => {
                 config.source_file = file.map(Path::to_path_buf);
+                config.validate()?;
                 Ok(config)
             }
             Err(e) => Err(yaml_error(&e, &key_path, file)),
