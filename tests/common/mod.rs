@@ -1,7 +1,8 @@
-//! Helpers shared by the integration tests.
+//! Shared helpers for the integration tests.
+// Helpers are shared by several test binaries, each using a subset; `pub` is how they share.
+#![allow(unreachable_pub, dead_code)]
 
-// Each test file uses only a part of the helpers.
-#![allow(dead_code)]
-
+pub mod certs;
 pub(crate) mod demo;
 pub(crate) mod grpc;
+pub mod tls;
