@@ -5,6 +5,9 @@
 //! The samples name their files through `${TONIC_AUTHZ_CERT_DIR}` and `${TONIC_AUTHZ_JWKS_URI}`;
 //! this test points those at certificates and a key set it makes in a temporary directory.
 
+// A failed unwrap here is a failed test, with the error in its message.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::net::SocketAddr;
