@@ -12,10 +12,9 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use common::certs::{Ca, Leaf, write};
+use common::jwt::{SigningKey, now};
 use common::tls::tonic_tls;
 use tokio::net::TcpListener;
 use tonic::Code;
@@ -34,11 +33,11 @@ struct StartWorkflowExecutionRequest {
     namespace: String,
 }
 
-/// What a sample's variables point at: a CA, the server's certificate, a JWT signing key.
+/// What a sample's variables point at: a CA, the server's certificate, a JWT key set.
 struct Fixture {
     dir: tempfile::TempDir,
     ca: Ca,
-    signing_key: jsonwebtoken::EncodingKey,
+    signing_key: SigningKey,
 }
 
 impl Fixture {
@@ -50,18 +49,8 @@ impl Fixture {
         write(dir.path(), "server.key", &server.key_pem);
         write(dir.path(), "ca.pem", &ca.pem);
 
-        // An ES256 key: its public half as a JWK Set file, its private half signs tokens.
-        let key = rcgen::KeyPair::generate().unwrap();
-        let point = key.public_key_raw();
-        assert_eq!(point.len(), 65, "uncompressed P-256 point");
-        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        let jwks = serde_json::json!({"keys": [{
-            "kty": "EC", "crv": "P-256", "kid": "test-key", "alg": "ES256", "use": "sig",
-            "x": b64(&point[1..33]), "y": b64(&point[33..]),
-        }]});
-        write(dir.path(), "jwks.json", &jwks.to_string());
-        let signing_key =
-            jsonwebtoken::EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).unwrap();
+        let signing_key = SigningKey::es256("test-key");
+        write(dir.path(), "jwks.json", signing_key.jwks());
         Fixture {
             dir,
             ca,
@@ -91,10 +80,7 @@ impl Fixture {
 
     /// A token for `permissions`, with the audience and issuer the samples require.
     fn token(&self, permissions: &[&str]) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = now();
         let claims = serde_json::json!({
             "sub": "test-user",
             "iss": "https://issuer.example/",
@@ -103,9 +89,7 @@ impl Fixture {
             "exp": now + 600,
             "permissions": permissions,
         });
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some("test-key".to_owned());
-        jsonwebtoken::encode(&header, &claims, &self.signing_key).unwrap()
+        self.signing_key.sign(&claims)
     }
 }
 
