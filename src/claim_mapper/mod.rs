@@ -18,6 +18,7 @@
 
 mod certificate;
 mod combined;
+mod jwt;
 
 pub use certificate::{
     CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,
@@ -27,6 +28,8 @@ pub use combined::CombinedClaimMapper;
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
+
+pub use jwt::{JwtClaimMapper, JwtClaimMapperBuilder};
 
 use crate::{AuthInfo, BoxFuture, Claims, ClaimsError};
 

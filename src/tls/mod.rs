@@ -22,6 +22,7 @@ pub use client::{DangerousNoServerVerification, server_name};
 pub use config::{ClientTls, ExpirationChecks, GlobalTls, GroupTls, ServerTls, WorkerTls};
 pub use error::{TlsError, TlsErrorKind};
 pub use expiry::ExpirationReport;
+pub(crate) use peer::cached_peer_identity;
 pub use peer::{TlsConnection, TlsSubject, peer_identity};
 pub use server::{BackgroundTask, TlsAcceptor, TlsIncoming};
 
