@@ -1,0 +1,392 @@
+//! [`JwtClaimMapper`]: Temporal's default claim mapper (bearer JWT → [`Claims`] from the
+//! `permissions` claim), with stricter validation and a verified-token cache.
+//!
+//! # Example
+//! ```no_run
+//! # async fn run() -> Result<(), tonic_authz::KeyError> {
+//! use std::sync::Arc;
+//! use tonic_authz::{JwksKeyProvider, JwtClaimMapper};
+//!
+//! let keys = JwksKeyProvider::builder()
+//!     .uri("https://idp.example.com/.well-known/jwks.json")
+//!     .build()
+//!     .await?;
+//! let mapper = JwtClaimMapper::builder(Arc::new(keys))
+//!     .issuer("https://idp.example.com/")
+//!     .build();
+//! # let _ = mapper;
+//! # Ok(()) }
+//! ```
+
+mod cache;
+mod parse;
+mod permissions;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cache::{TokenCache, VerifiedToken, cache_key};
+use parse::Audience;
+use permissions::{PermissionFormat, apply_permissions};
+
+use crate::keys::{JwtAlgorithm, TokenKeyProvider};
+use crate::{AuthInfo, BoxFuture, ClaimMapper, Claims, ClaimsError, ClaimsErrorKind};
+
+const DEFAULT_CACHE_CAPACITY: u64 = 10_000;
+const DEFAULT_CACHE_MAX_AGE: Duration = Duration::from_secs(300);
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Builds a [`JwtClaimMapper`]; see each setter for its default.
+#[must_use]
+pub struct JwtClaimMapperBuilder {
+    keys: Arc<dyn TokenKeyProvider>,
+    claim_name: String,
+    regex: Option<String>,
+    system_namespaces: HashSet<String>,
+    algorithms: Vec<JwtAlgorithm>,
+    leeway: Duration,
+    issuer: Option<String>,
+    cache_capacity: u64,
+    cache_max_age: Duration,
+    clock: Clock,
+}
+
+impl JwtClaimMapperBuilder {
+    /// The top-level claim holding the permissions array (Temporal's `permissionsClaimName`).
+    /// Default: `permissions`.
+    pub fn permissions_claim_name(mut self, name: impl Into<String>) -> Self {
+        self.claim_name = name.into();
+        self
+    }
+
+    /// A regex matched against each permission, with named groups `namespace` and `role`
+    /// (Temporal's `permissionsRegex`), e.g. `(?P<role>\w+):(?P<namespace>\w+)`. A regex that
+    /// does not compile or lacks either group is ignored with a warning and `namespace:role`
+    /// parsing is used, as in Temporal. Default: none (`namespace:role`, split on the first `:`).
+    pub fn permissions_regex(mut self, regex: impl Into<String>) -> Self {
+        self.regex = Some(regex.into());
+        self
+    }
+
+    /// The namespace names whose permissions grant system-wide roles (exact, case-sensitive).
+    /// Default: `temporal-system` (what Temporal's server matches) and `system` (the form
+    /// Temporal's documentation shows).
+    pub fn system_namespaces<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.system_namespaces = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The algorithms a token may be signed with; a token is also checked against what its
+    /// key allows. `none` is never accepted, and HMAC only verifies with a secret given
+    /// explicitly ([`VerificationKey::insecure_hmac_secret`](crate::VerificationKey::insecure_hmac_secret)).
+    /// Default: RS256 and ES256 (as Temporal).
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = JwtAlgorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (whole seconds). Default: zero (as
+    /// Temporal).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Requires the `iss` claim to equal `issuer` (Temporal does not check it). Default: not
+    /// checked.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The most verified tokens kept in the cache; zero disables the cache. Default: 10 000.
+    pub fn cache_capacity(mut self, capacity: u64) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    /// The longest a verified token stays cached (never beyond its `exp`). Default: 5 minutes.
+    pub fn cache_max_age(mut self, max_age: Duration) -> Self {
+        self.cache_max_age = max_age;
+        self
+    }
+
+    /// The clock used for time claims. Default: [`SystemTime::now`]; replace it in tests.
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds the mapper. Never fails: a bad permissions regex falls back with a warning.
+    pub fn build(self) -> JwtClaimMapper {
+        let format = PermissionFormat::new(self.regex.as_deref());
+        let cache = (self.cache_capacity > 0).then(|| TokenCache::new(self.cache_capacity));
+        JwtClaimMapper {
+            inner: Arc::new(Inner {
+                keys: self.keys,
+                claim_name: self.claim_name,
+                format,
+                system_namespaces: self.system_namespaces,
+                algorithms: self.algorithms,
+                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
+                issuer: self.issuer,
+                cache,
+                cache_max_age: self.cache_max_age,
+                clock: self.clock,
+                verifications: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for JwtClaimMapperBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtClaimMapperBuilder")
+            .field("permissions_claim_name", &self.claim_name)
+            .field("permissions_regex", &self.regex)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Temporal's default claim mapper: a `Bearer` JWT, verified against a
+/// [`TokenKeyProvider`], mapped to [`Claims`] from its permissions claim.
+///
+/// - Header: `Bearer <jwt>`, scheme case-insensitive, split on the first space; no token gives
+///   empty claims (auth type `jwt`), so a caller with only a client certificate is not an
+///   error.
+/// - Token: three unpadded base64url segments; `alg` in the allow-list and fitting the key;
+///   `kid` present (a string); signature valid; `exp`/`iat`/`nbf` valid (a value of `0` is
+///   absent, a non-number rejects); audience checked when [`AuthInfo::audience`] is not blank;
+///   issuer checked when configured; `sub` a string.
+/// - Permissions: each `namespace:role` entry (or regex match) adds `read`/`write`/`admin`/
+///   `worker` (case-insensitive) to that namespace, or to the system role for a system
+///   namespace; malformed entries are skipped.
+/// - Every rejection is a [`ClaimsError`] whose kind and message say why (never containing
+///   the token); the client only ever sees the generic denial.
+/// - Verified tokens are cached (see [`JwtClaimMapperBuilder::cache_capacity`]): a hit skips
+///   signature verification but still checks `exp`, audience, and that the signing key is
+///   still in the key set.
+///
+/// Cloning is cheap and clones share the cache.
+#[derive(Clone)]
+pub struct JwtClaimMapper {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: Arc<dyn TokenKeyProvider>,
+    claim_name: String,
+    format: PermissionFormat,
+    system_namespaces: HashSet<String>,
+    algorithms: Vec<JwtAlgorithm>,
+    leeway: i64,
+    issuer: Option<String>,
+    cache: Option<TokenCache>,
+    cache_max_age: Duration,
+    clock: Clock,
+    verifications: AtomicU64,
+}
+
+impl JwtClaimMapper {
+    /// A builder over `keys`, with the defaults stated on each setter.
+    pub fn builder(keys: Arc<dyn TokenKeyProvider>) -> JwtClaimMapperBuilder {
+        JwtClaimMapperBuilder {
+            keys,
+            claim_name: "permissions".to_owned(),
+            regex: None,
+            system_namespaces: ["temporal-system", "system"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            algorithms: vec![JwtAlgorithm::RS256, JwtAlgorithm::ES256],
+            leeway: Duration::ZERO,
+            issuer: None,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            cache_max_age: DEFAULT_CACHE_MAX_AGE,
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+
+    /// A mapper over `keys` with every default.
+    #[must_use]
+    pub fn new(keys: Arc<dyn TokenKeyProvider>) -> JwtClaimMapper {
+        JwtClaimMapper::builder(keys).build()
+    }
+
+    /// How many signature verifications this mapper (and its clones) has run; cache hits do
+    /// not verify.
+    #[must_use]
+    pub fn verifications(&self) -> u64 {
+        self.inner.verifications.load(Ordering::Relaxed)
+    }
+
+    /// How many verified tokens are cached (approximate until pending cache work has run).
+    #[must_use]
+    pub fn cached_tokens(&self) -> u64 {
+        self.inner.cache.as_ref().map_or(0, TokenCache::entry_count)
+    }
+
+    /// Runs the cache's pending housekeeping (evictions, counts) now.
+    pub async fn sync_cache(&self) {
+        if let Some(cache) = &self.inner.cache {
+            cache.run_pending_tasks().await;
+        }
+    }
+
+    /// Maps an auth header value (`Bearer <jwt>`) and expected audience to claims; what
+    /// [`ClaimMapper::get_claims`] does with [`AuthInfo::auth_token`] and
+    /// [`AuthInfo::audience`].
+    ///
+    /// # Errors
+    /// A [`ClaimsError`] for every reason a token is rejected.
+    pub async fn claims_for_token(
+        &self,
+        auth_token: &str,
+        audience: &str,
+    ) -> Result<Claims, ClaimsError> {
+        self.inner.claims_for_token(auth_token, audience).await
+    }
+}
+
+impl Inner {
+    fn now(&self) -> i64 {
+        match (self.clock)().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+        }
+    }
+
+    async fn claims_for_token(
+        &self,
+        auth_token: &str,
+        audience: &str,
+    ) -> Result<Claims, ClaimsError> {
+        if auth_token.is_empty() {
+            return Ok(Claims::new().with_auth_type("jwt"));
+        }
+        let Some((scheme, jwt)) = auth_token.split_once(' ') else {
+            return Err(ClaimsError::new(
+                ClaimsErrorKind::MalformedHeader,
+                "unexpected authorization token format",
+            ));
+        };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(ClaimsError::new(
+                ClaimsErrorKind::MalformedHeader,
+                "unexpected name in authorization token",
+            ));
+        }
+        let now = self.now();
+        let key = self.cache.as_ref().map(|_| cache_key(jwt));
+        if let (Some(cache), Some(key)) = (&self.cache, &key)
+            && let Some(hit) = cache.get(key).await
+        {
+            if parse::is_expired(hit.exp, now, self.leeway) {
+                cache.remove(key).await;
+                return Err(ClaimsError::new(ClaimsErrorKind::Time, "Token is expired"));
+            }
+            let key_still_there = self
+                .keys
+                .current_key(hit.alg, &hit.kid)
+                .is_some_and(|k| Arc::ptr_eq(&k, &hit.key) || *k == *hit.key);
+            if key_still_there {
+                hit.audience.check(audience)?;
+                return Ok(hit.claims.clone());
+            }
+            // The signing key left the key set: forget the token and check it afresh.
+            cache.remove(key).await;
+        }
+        let verified = self.verify(jwt, now).await?;
+        let verified = Arc::new(verified);
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            cache.insert(key, Arc::clone(&verified)).await;
+        }
+        verified.audience.check(audience)?;
+        Ok(verified.claims.clone())
+    }
+
+    /// The full check of a token not in the cache (all but the audience).
+    async fn verify(&self, jwt: &str, now: i64) -> Result<VerifiedToken, ClaimsError> {
+        let token = parse::parse(jwt, &self.algorithms)?;
+        let key = self.keys.key(token.alg, &token.kid).await?;
+        if !key.supports(token.alg) {
+            return Err(ClaimsError::new(
+                ClaimsErrorKind::Algorithm,
+                format!(
+                    "key for key id {} is {} and cannot verify {}",
+                    crate::keys::quote_kid(&token.kid),
+                    key.key_type(),
+                    token.alg
+                ),
+            ));
+        }
+        self.verifications.fetch_add(1, Ordering::Relaxed);
+        if !key.verify(
+            token.alg,
+            token.signing_input.as_bytes(),
+            &token.signature,
+        ) {
+            return Err(ClaimsError::new(
+                ClaimsErrorKind::Signature,
+                "signature verification failed",
+            ));
+        }
+        let exp = parse::check_times(&token.payload, now, self.leeway)?;
+        let audience = Audience::from_payload(&token.payload);
+        parse::check_issuer(&token.payload, self.issuer.as_deref())?;
+        let subject = parse::subject(&token.payload)?;
+        let mut claims = Claims::new().with_subject(subject).with_auth_type("jwt");
+        apply_permissions(
+            &mut claims,
+            token.payload.get(&self.claim_name),
+            &self.format,
+            &self.system_namespaces,
+        );
+        let until_exp = exp.map_or(u64::MAX, |exp| u64::try_from(exp - now).unwrap_or(0));
+        let ttl = self.cache_max_age.min(Duration::from_secs(until_exp));
+        Ok(VerifiedToken {
+            claims,
+            exp,
+            audience,
+            alg: token.alg,
+            kid: token.kid,
+            key,
+            ttl,
+        })
+    }
+}
+
+impl ClaimMapper for JwtClaimMapper {
+    fn get_claims<'a>(
+        &'a self,
+        auth_info: &'a AuthInfo,
+    ) -> BoxFuture<'a, Result<Claims, ClaimsError>> {
+        Box::pin(
+            self.inner
+                .claims_for_token(&auth_info.auth_token, &auth_info.audience),
+        )
+    }
+}
+
+impl fmt::Debug for JwtClaimMapper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtClaimMapper")
+            .field("permissions_claim_name", &self.inner.claim_name)
+            .field("permissions_regex", &self.inner.format.is_regex())
+            .field("system_namespaces", &self.inner.system_namespaces)
+            .field("algorithms", &self.inner.algorithms)
+            .field("leeway_secs", &self.inner.leeway)
+            .field("issuer", &self.inner.issuer)
+            .field("cache", &self.inner.cache.is_some())
+            .finish_non_exhaustive()
+    }
+}
