@@ -18,6 +18,8 @@ use tonic_health::{
     server::{HealthReporter, HealthService},
 };
 
+use tonic_authz::AuthzLayer;
+
 use crate::{
     backend::Backend,
     temporal::{
@@ -83,12 +85,24 @@ pub async fn services(backend: &Backend) -> Services {
 #[derive(Clone, Debug)]
 pub struct Frontend {
     backend: Backend,
+    authz: Option<AuthzLayer>,
 }
 
 impl Frontend {
-    /// A Frontend over `backend`.
+    /// A Frontend over `backend`, without authorization (see [`with_authz`](Frontend::with_authz)).
     pub fn new(backend: Backend) -> Frontend {
-        Frontend { backend }
+        Frontend {
+            backend,
+            authz: None,
+        }
+    }
+
+    /// Puts every call through `layer` before it reaches a service. Default: no layer, every
+    /// call is served.
+    #[must_use]
+    pub fn with_authz(mut self, layer: AuthzLayer) -> Frontend {
+        self.authz = Some(layer);
+        self
     }
 
     /// The backend behind this Frontend.
@@ -101,16 +115,31 @@ impl Frontend {
     /// # Errors
     ///
     /// Fails if the server cannot run on the listener.
-    pub async fn serve<F>(self, listener: TcpListener, shutdown: F) -> Result<(), tonic::transport::Error>
+    pub async fn serve<F>(
+        self,
+        listener: TcpListener,
+        shutdown: F,
+    ) -> Result<(), tonic::transport::Error>
     where
         F: Future<Output = ()>,
     {
         let routes = services(&self.backend).await.into_routes();
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        Server::builder()
-            .add_routes(routes)
-            .serve_with_incoming_shutdown(incoming, shutdown)
-            .await
+        match self.authz {
+            Some(layer) => {
+                Server::builder()
+                    .layer(layer)
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(incoming, shutdown)
+                    .await
+            }
+            None => {
+                Server::builder()
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(incoming, shutdown)
+                    .await
+            }
+        }
     }
 
     /// Binds `addr`, then serves in a background task until the returned handle shuts it down.

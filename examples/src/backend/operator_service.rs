@@ -64,7 +64,10 @@ impl OperatorService for Backend {
         self.record_call("DeleteNamespace");
         let request = request.into_inner();
         let mut state = self.state();
-        let name = match (request.namespace.is_empty(), request.namespace_id.is_empty()) {
+        let name = match (
+            request.namespace.is_empty(),
+            request.namespace_id.is_empty(),
+        ) {
             (false, _) => request.namespace,
             (true, false) => state
                 .namespaces

@@ -62,8 +62,14 @@ mod tests {
 
     #[test]
     fn rejects_foreign_tokens() {
-        assert_eq!(offset(b"garbage").expect_err("must be rejected").message(), "invalid page token");
-        assert_eq!(offset(&[1, 0, 0]).expect_err("must be rejected").code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            offset(b"garbage").expect_err("must be rejected").message(),
+            "invalid page token"
+        );
+        assert_eq!(
+            offset(&[1, 0, 0]).expect_err("must be rejected").code(),
+            tonic::Code::InvalidArgument
+        );
     }
 
     #[test]

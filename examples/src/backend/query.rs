@@ -102,7 +102,13 @@ pub(super) fn parse(input: &str) -> Result<Query, Status> {
                 _ => return Err(invalid_query(input, "clauses must be joined by AND")),
             }
         }
-        let [Token::Word(attribute), Token::Equals, Token::Text(value), tail @ ..] = rest else {
+        let [
+            Token::Word(attribute),
+            Token::Equals,
+            Token::Text(value),
+            tail @ ..,
+        ] = rest
+        else {
             return Err(invalid_query(input, "expected Attribute = 'value'"));
         };
         rest = tail;
@@ -138,7 +144,8 @@ mod tests {
 
     #[test]
     fn parses_clauses_joined_by_and() {
-        let query = parse(r#"WorkflowType = 'greet' and ExecutionStatus="Running""#).expect("valid query");
+        let query =
+            parse(r#"WorkflowType = 'greet' and ExecutionStatus="Running""#).expect("valid query");
         assert_eq!(
             query.clauses,
             vec![

@@ -66,14 +66,12 @@ pub(super) fn workflow_completed(cluster: &str) -> Status {
     )
 }
 
-pub(super) fn already_started(
-    workflow_id: &str,
-    run_id: &str,
-    start_request_id: &str,
-) -> Status {
+pub(super) fn already_started(workflow_id: &str, run_id: &str, start_request_id: &str) -> Status {
     with_failure(
         Code::AlreadyExists,
-        format!("Workflow execution is already running. WorkflowId: {workflow_id}, RunId: {run_id}."),
+        format!(
+            "Workflow execution is already running. WorkflowId: {workflow_id}, RunId: {run_id}."
+        ),
         &WorkflowExecutionAlreadyStartedFailure {
             start_request_id: start_request_id.to_owned(),
             run_id: run_id.to_owned(),

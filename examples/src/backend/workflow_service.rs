@@ -14,8 +14,7 @@ use tonic::{Request, Response, Status};
 use super::{
     Backend,
     namespaces::Namespace,
-    paging, poll, query,
-    search_attributes,
+    paging, poll, query, search_attributes,
     status::{self, invalid_argument},
     workflows::{Run, StartRequest, Started},
 };
@@ -217,7 +216,11 @@ impl WorkflowService for Backend {
         let request = request.into_inner();
         self.check_namespace(&request.namespace)?;
         let query = query::parse(&request.query)?;
-        let count = self.state().workflows.list(&request.namespace, &query).len();
+        let count = self
+            .state()
+            .workflows
+            .list(&request.namespace, &query)
+            .len();
         Ok(Response::new(wf::CountWorkflowExecutionsResponse {
             count: i64::try_from(count).unwrap_or(i64::MAX),
             groups: Vec::new(),
@@ -236,7 +239,11 @@ impl WorkflowService for Backend {
         let mut state = self.state();
         let run = state
             .workflows
-            .find_mut(&request.namespace, &execution.workflow_id, &execution.run_id)
+            .find_mut(
+                &request.namespace,
+                &execution.workflow_id,
+                &execution.run_id,
+            )
             .ok_or_else(|| status::workflow_not_found(&execution.workflow_id, self.cluster()))?;
         Ok(Response::new(wf::DescribeWorkflowExecutionResponse {
             execution_config: Some(run.config()),
@@ -258,7 +265,11 @@ impl WorkflowService for Backend {
         let mut state = self.state();
         let run = state
             .workflows
-            .find_mut(&request.namespace, &execution.workflow_id, &execution.run_id)
+            .find_mut(
+                &request.namespace,
+                &execution.workflow_id,
+                &execution.run_id,
+            )
             .ok_or_else(|| status::workflow_not_found(&execution.workflow_id, self.cluster()))?;
         if !run.is_running() {
             return Err(status::workflow_completed(self.cluster()));
@@ -279,14 +290,20 @@ impl WorkflowService for Backend {
         let mut state = self.state();
         let run = state
             .workflows
-            .find_mut(&request.namespace, &execution.workflow_id, &execution.run_id)
+            .find_mut(
+                &request.namespace,
+                &execution.workflow_id,
+                &execution.run_id,
+            )
             .ok_or_else(|| status::workflow_not_found(&execution.workflow_id, self.cluster()))?;
         if !run.is_running() {
             return Err(status::workflow_completed(self.cluster()));
         }
         run.status = WorkflowExecutionStatus::Terminated;
         run.close_time = Some(SystemTime::now());
-        Ok(Response::new(wf::TerminateWorkflowExecutionResponse::default()))
+        Ok(Response::new(
+            wf::TerminateWorkflowExecutionResponse::default(),
+        ))
     }
 
     async fn get_system_info(
@@ -376,4 +393,3 @@ impl WorkflowService for Backend {
         Ok(Response::new(wf::PollNexusTaskQueueResponse::default()))
     }
 }
-

@@ -111,7 +111,9 @@ impl Run {
 fn json_string_payload(text: &str) -> Payload {
     Payload {
         metadata: HashMap::from([("encoding".to_owned(), b"json/plain".to_vec())]),
-        data: serde_json::Value::String(text.to_owned()).to_string().into_bytes(),
+        data: serde_json::Value::String(text.to_owned())
+            .to_string()
+            .into_bytes(),
         ..Default::default()
     }
 }
@@ -203,9 +205,13 @@ impl Workflows {
         workflow_id: &str,
         run_id: &str,
     ) -> Option<&mut Run> {
-        self.by_namespace.get_mut(namespace)?.iter_mut().rev().find(|run| {
-            run.workflow_id == workflow_id && (run_id.is_empty() || run.run_id == run_id)
-        })
+        self.by_namespace
+            .get_mut(namespace)?
+            .iter_mut()
+            .rev()
+            .find(|run| {
+                run.workflow_id == workflow_id && (run_id.is_empty() || run.run_id == run_id)
+            })
     }
 
     pub(super) fn snapshot(&self, namespace: &str, workflow_id: &str) -> Option<WorkflowSnapshot> {
