@@ -9,16 +9,35 @@
 //! temporal operator namespace describe -n default --address 127.0.0.1:7233
 //! ```
 //!
+//! Or configured from a Temporal-shaped YAML file (`global.authorization`, `global.tls`,
+//! `services.frontend.rpc`; see `docs/configuration.md` and the samples in `examples/config/`),
+//! with Prometheus metrics of every decision:
+//!
+//! ```text
+//! TONIC_AUTHZ_CERT_DIR=... TONIC_AUTHZ_JWKS_URI=... cargo run -p tonic-authz-examples \
+//!     --bin frontend -- --config examples/config/jwt-mtls.yaml --metrics-listen 127.0.0.1:9090
+//! curl -s 127.0.0.1:9090/metrics
+//! ```
+//!
 //! Logs go to stderr, filtered by `RUST_LOG` (default `info`). Ctrl-C stops it after in-flight
 //! calls finish.
 
-use std::{net::SocketAddr, process::ExitCode};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use clap::{Parser, ValueEnum};
 use tokio::net::TcpListener;
+use tonic_authz::config::{Config, ConfigError};
 use tonic_authz::{AuthzLayer, DefaultAuthorizer, NoopAuthorizer, NoopClaimMapper};
 use tonic_authz_examples::{Backend, BackendConfig, Frontend};
 use tracing_subscriber::EnvFilter;
+
+/// Where the Frontend listens when neither `--listen` nor `--config` says (Temporal's port).
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 7233);
 
 /// Which authorizer decides.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -42,9 +61,17 @@ enum ClaimMapperChoice {
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7233")]
-    listen: SocketAddr,
+    /// A configuration file in Temporal's shape: authorization, TLS and the listen address
+    /// (`services.frontend.rpc`) come from it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["authorizer", "claim_mapper", "no_authz"])]
+    config: Option<PathBuf>,
+    /// Address to listen on. Default: `services.frontend.rpc` of `--config`, else
+    /// 127.0.0.1:7233.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Serve Prometheus metrics (every authorization decision) on this address, at `/metrics`.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     /// A namespace to register at start (repeatable); `default` always exists.
     #[arg(long = "namespace", value_name = "NAME")]
     namespaces: Vec<String>,
@@ -72,6 +99,24 @@ fn authz_layer(args: &Args) -> AuthzLayer {
     .build()
 }
 
+/// Authorization and TLS from a configuration file; returns the configured listen address.
+async fn from_config(
+    frontend: Frontend,
+    path: &Path,
+) -> Result<(Frontend, SocketAddr), ConfigError> {
+    let config = Config::load_file(path)?;
+    let layer = AuthzLayer::from_config(&config).await?;
+    let mut frontend = frontend.with_authz(layer);
+    match config.frontend_tls()? {
+        Some(tls) => frontend = frontend.with_tls(tls),
+        None => tracing::warn!(
+            "global.tls.frontend has no server key: serving plaintext, tokens travel in clear"
+        ),
+    }
+    let addr = config.services.frontend.rpc.listen_addr()?;
+    Ok((frontend, addr))
+}
+
 async fn shutdown_signal() {
     match tokio::signal::ctrl_c().await {
         Ok(()) => tracing::info!("shutting down"),
@@ -95,29 +140,55 @@ async fn main() -> ExitCode {
     for namespace in &args.namespaces {
         config = config.with_namespace(namespace.clone());
     }
+    if let Some(addr) = args.metrics_listen {
+        let exporter = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install();
+        if let Err(error) = exporter {
+            eprintln!("frontend: cannot serve metrics on {addr}: {error}");
+            return ExitCode::FAILURE;
+        }
+        tracing::info!(%addr, "metrics at http://{addr}/metrics");
+    }
+
     let mut frontend = Frontend::new(Backend::new(config));
-    if args.no_authz {
+    let mut listen = args.listen.unwrap_or(DEFAULT_LISTEN);
+    if let Some(path) = &args.config {
+        match from_config(frontend, path).await {
+            Ok((configured, addr)) => {
+                frontend = configured;
+                listen = args.listen.unwrap_or(addr);
+            }
+            Err(error) => {
+                eprintln!("frontend: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else if args.no_authz {
         tracing::warn!("serving without authorization: every call is allowed");
     } else {
         frontend = frontend.with_authz(authz_layer(&args));
     }
 
-    let listener = match TcpListener::bind(args.listen).await {
+    let listener = match TcpListener::bind(listen).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("frontend: cannot listen on {}: {error}", args.listen);
+            eprintln!("frontend: cannot listen on {listen}: {error}");
             return ExitCode::FAILURE;
         }
     };
-    let addr = listener.local_addr().unwrap_or(args.listen);
+    let addr = listener.local_addr().unwrap_or(listen);
     println!("listening on {addr}");
-    tracing::info!(
-        %addr,
-        authorizer = ?args.authorizer,
-        claim_mapper = ?args.claim_mapper,
-        authz = !args.no_authz,
-        "frontend started"
-    );
+    match &args.config {
+        Some(path) => tracing::info!(%addr, config = %path.display(), "frontend started"),
+        None => tracing::info!(
+            %addr,
+            authorizer = ?args.authorizer,
+            claim_mapper = ?args.claim_mapper,
+            authz = !args.no_authz,
+            "frontend started"
+        ),
+    }
     match frontend.serve(listener, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
