@@ -342,7 +342,7 @@ impl Inner {
     ) -> Option<Result<Arc<VerificationKey>, ClaimsError>> {
         match self.keys.load().lookup(alg, kid) {
             Lookup::Found(key) => Some(Ok(key)),
-            wrong @ Lookup::WrongAlgorithm(_) => {
+            wrong @ Lookup::WrongAlgorithm => {
                 Some(Err(crate::keys::lookup_error(&wrong, alg, kid)))
             }
             Lookup::Missing => None,
