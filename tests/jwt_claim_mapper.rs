@@ -335,13 +335,13 @@ async fn c3_segments_and_padding() {
     // Padded base64 is refused in each segment (a header/payload length that needs padding).
     let mut header = json!({"alg": "RS256", "kid": KID});
     let mut pad = String::new();
-    while b64_json(&header).len() % 4 == 0 {
+    while b64_json(&header).len().is_multiple_of(4) {
         pad.push('x');
         header["typ"] = Value::String(pad.clone());
     }
     let mut body = payload(&["default:read"]);
     let mut filler = String::new();
-    while b64_json(&body).len() % 4 == 0 {
+    while b64_json(&body).len().is_multiple_of(4) {
         filler.push('x');
         body["pad"] = Value::String(filler.clone());
     }
