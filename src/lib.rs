@@ -14,6 +14,7 @@ mod claims;
 mod error;
 mod future;
 mod keys;
+mod layer;
 mod target;
 pub mod tls;
 
@@ -22,12 +23,21 @@ pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
     is_health_check_api, is_read_only_global_api, is_read_only_namespace_api,
 };
-pub use claim_mapper::{ClaimMapper, JwtClaimMapper, JwtClaimMapperBuilder, NoopClaimMapper};
+pub use claim_mapper::{
+    CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,
+    CertificateRuleError, ClaimMapper, CombinedClaimMapper, JwtClaimMapper, JwtClaimMapperBuilder,
+    NoopClaimMapper,
+};
 pub use claims::{Claims, Role};
 pub use error::{BoxError, ClaimsError, ClaimsErrorKind};
 pub use future::BoxFuture;
 pub use keys::{
     JwksKeyProvider, JwksKeyProviderBuilder, JwtAlgorithm, KeyError, StaticKeyProvider,
     TokenKeyProvider, VerificationKey,
+};
+pub use layer::{
+    Authz, AuthzLayer, AuthzLayerBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
+    ResponseFuture, ScanError, UNAUTHORIZED_MESSAGE, permission_denied, scan_string_field,
+    temporal_namespace_fields,
 };
 pub use target::{CallTarget, Decision, RequestMessage};

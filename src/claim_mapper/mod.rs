@@ -16,7 +16,15 @@
 //! assert_mapper(&mapper);
 //! ```
 
+mod certificate;
+mod combined;
 mod jwt;
+
+pub use certificate::{
+    CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,
+    CertificateRuleError,
+};
+pub use combined::CombinedClaimMapper;
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};

@@ -1,7 +1,9 @@
 //! Peer identity: the verified client certificate's subject and SANs, parsed once with
 //! x509-parser into [`TlsSubject`] and [`TlsConnection`] for claim mappers.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, Weak};
 
 use rustls_pki_types::CertificateDer;
 use x509_parser::prelude::*;
@@ -109,4 +111,38 @@ pub fn peer_identity(chain: &[CertificateDer<'static>]) -> Option<(TlsSubject, T
         }
     }
     Some((subject, conn))
+}
+
+type SharedIdentity = (Arc<TlsSubject>, Arc<TlsConnection>);
+type Chain = Arc<Vec<CertificateDer<'static>>>;
+
+/// Parsed identities by connection. tonic hands every request of a connection the same
+/// `Arc` of the peer chain, so the pointer (checked against a weak reference, which cannot be
+/// reused while the chain lives) identifies the connection and the chain is parsed once.
+type IdentityMap = HashMap<usize, (Weak<Vec<CertificateDer<'static>>>, SharedIdentity)>;
+static IDENTITIES: Mutex<Option<IdentityMap>> = Mutex::new(None);
+const IDENTITY_CACHE_LIMIT: usize = 4096;
+
+/// [`peer_identity`] for a chain shared by a connection, parsed once per connection.
+pub(crate) fn cached_peer_identity(chain: &Chain) -> Option<SharedIdentity> {
+    let key = Arc::as_ptr(chain) as usize;
+    if let Ok(guard) = IDENTITIES.lock()
+        && let Some((weak, id)) = guard.as_ref().and_then(|m| m.get(&key))
+        && weak.upgrade().is_some_and(|live| Arc::ptr_eq(&live, chain))
+    {
+        return Some(id.clone());
+    }
+    let (subject, conn) = peer_identity(chain)?;
+    let id = (Arc::new(subject), Arc::new(conn));
+    if let Ok(mut guard) = IDENTITIES.lock() {
+        let map = guard.get_or_insert_with(HashMap::new);
+        if map.len() >= IDENTITY_CACHE_LIMIT {
+            map.retain(|_, (weak, _)| weak.strong_count() > 0);
+            if map.len() >= IDENTITY_CACHE_LIMIT {
+                map.clear();
+            }
+        }
+        map.insert(key, (Arc::downgrade(chain), id.clone()));
+    }
+    Some(id)
 }

@@ -1,0 +1,229 @@
+//! The request body: read the first gRPC message (bounded, with a deadline), decompress it, and
+//! hand the inner service a body that replays exactly what the client sent, trailers included.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use tonic::{Code, Status};
+
+/// How the client says its messages are compressed (`grpc-encoding`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    Identity,
+    #[cfg(feature = "gzip")]
+    Gzip,
+}
+
+impl Encoding {
+    /// Reads `grpc-encoding`; an encoding we cannot decompress is refused the way tonic refuses
+    /// it, so clients that fall back on that answer keep working.
+    pub(crate) fn from_headers(headers: &http::HeaderMap) -> Result<Encoding, Status> {
+        let Some(value) = headers.get("grpc-encoding") else {
+            return Ok(Encoding::Identity);
+        };
+        match value.as_bytes() {
+            b"identity" => Ok(Encoding::Identity),
+            #[cfg(feature = "gzip")]
+            b"gzip" => Ok(Encoding::Gzip),
+            other => {
+                let name = String::from_utf8_lossy(other);
+                let mut status = Status::unimplemented(format!(
+                    "Content is compressed with `{name}` which isn't supported"
+                ));
+                let accept = if cfg!(feature = "gzip") {
+                    "gzip"
+                } else {
+                    "identity"
+                };
+                status.metadata_mut().insert(
+                    "grpc-accept-encoding",
+                    tonic::metadata::MetadataValue::from_static(accept),
+                );
+                Err(status)
+            }
+        }
+    }
+}
+
+/// The first message, and every frame read to get it (to replay them untouched).
+pub(crate) struct FirstMessage {
+    /// The message bytes, decompressed.
+    pub(crate) message: Bytes,
+    /// The data frames consumed from the body, in order, exactly as received.
+    pub(crate) consumed: VecDeque<Bytes>,
+}
+
+const HEADER_LEN: usize = 5;
+
+/// Reads the first length-prefixed message from `body`.
+///
+/// Never reads past the first message's last byte's frame, never buffers more than
+/// `limit` + one HTTP/2 frame, and fails closed on anything malformed.
+pub(crate) async fn read_first_message(
+    body: &mut tonic::body::Body,
+    encoding: Encoding,
+    limit: usize,
+) -> Result<FirstMessage, Status> {
+    let mut consumed: VecDeque<Bytes> = VecDeque::new();
+    // Bytes seen so far; a copy is made only when the message spans several frames.
+    let mut pending = BytesMut::new();
+    loop {
+        let seen: &[u8] = match consumed.len() {
+            0 => &[],
+            1 => &consumed[0],
+            _ => &pending,
+        };
+        if seen.len() >= HEADER_LEN {
+            let (compressed, len) = parse_header(&seen[..HEADER_LEN], encoding, limit)?;
+            if seen.len() >= HEADER_LEN + len {
+                let raw = if consumed.len() == 1 {
+                    consumed[0].slice(HEADER_LEN..HEADER_LEN + len)
+                } else {
+                    pending
+                        .split_to(HEADER_LEN + len)
+                        .freeze()
+                        .slice(HEADER_LEN..)
+                };
+                let message = if compressed {
+                    decompress(&raw, encoding, limit)?
+                } else {
+                    raw
+                };
+                return Ok(FirstMessage { message, consumed });
+            }
+        }
+        match body.frame().await {
+            None => {
+                return Err(if consumed.is_empty() {
+                    Status::invalid_argument("missing request message")
+                } else {
+                    Status::invalid_argument("request message is truncated")
+                });
+            }
+            Some(Err(status)) => return Err(status),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    // Invariant: with two or more frames, `pending` holds them all, in order.
+                    if consumed.len() == 1 {
+                        pending.extend_from_slice(&consumed[0]);
+                    }
+                    if !consumed.is_empty() {
+                        pending.extend_from_slice(&data);
+                    }
+                    consumed.push_back(data);
+                }
+                Err(_trailers) => {
+                    return Err(Status::invalid_argument("request message is truncated"));
+                }
+            },
+        }
+    }
+}
+
+fn parse_header(header: &[u8], encoding: Encoding, limit: usize) -> Result<(bool, usize), Status> {
+    let mut h = header;
+    let flag = h.get_u8();
+    let len = h.get_u32() as usize;
+    let compressed = match flag {
+        0 => false,
+        1 => {
+            if encoding == Encoding::Identity {
+                return Err(Status::invalid_argument(
+                    "protocol error: received message with compressed-flag but no grpc-encoding was specified",
+                ));
+            }
+            true
+        }
+        other => {
+            return Err(Status::invalid_argument(format!(
+                "protocol error: received message with invalid compression flag: {other}"
+            )));
+        }
+    };
+    if len > limit {
+        return Err(too_large(len, limit));
+    }
+    Ok((compressed, len))
+}
+
+fn too_large(found: usize, limit: usize) -> Status {
+    Status::new(
+        Code::ResourceExhausted,
+        format!(
+            "Error, decoded message length too large: found {found} bytes, the limit is: {limit} bytes"
+        ),
+    )
+}
+
+#[cfg_attr(not(feature = "gzip"), allow(unused_variables))]
+fn decompress(raw: &Bytes, encoding: Encoding, limit: usize) -> Result<Bytes, Status> {
+    match encoding {
+        Encoding::Identity => Ok(raw.clone()),
+        #[cfg(feature = "gzip")]
+        Encoding::Gzip => {
+            use std::io::Read;
+            let mut out = Vec::with_capacity(raw.len().saturating_mul(2).min(limit));
+            // Read one byte past the limit so an oversized (or bomb) payload is detected
+            // without ever inflating more than limit + 1 bytes.
+            let mut decoder = flate2::read::GzDecoder::new(&raw[..]).take(limit as u64 + 1);
+            decoder.read_to_end(&mut out).map_err(|e| {
+                Status::invalid_argument(format!("error decompressing request message: {e}"))
+            })?;
+            if out.len() > limit {
+                return Err(too_large(out.len(), limit));
+            }
+            Ok(Bytes::from(out))
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The request body the inner service sees: the frames already read, then the rest of the
+    /// client's body (data and trailers) as it arrives.
+    pub(crate) struct ReplayBody {
+        prefix: VecDeque<Bytes>,
+        #[pin]
+        rest: tonic::body::Body,
+    }
+}
+
+impl ReplayBody {
+    pub(crate) fn new(prefix: VecDeque<Bytes>, rest: tonic::body::Body) -> ReplayBody {
+        ReplayBody { prefix, rest }
+    }
+}
+
+impl Body for ReplayBody {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = self.project();
+        if let Some(data) = this.prefix.pop_front() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        this.rest.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.prefix.is_empty() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let buffered: u64 = self.prefix.iter().map(|b| b.len() as u64).sum();
+        let rest = self.rest.size_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + buffered);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + buffered);
+        }
+        hint
+    }
+}

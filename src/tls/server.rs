@@ -1,0 +1,479 @@
+//! Server side: rustls `ServerConfig`s from a [`GroupTls`] (spec F.4) and [`TlsAcceptor`], the
+//! reloadable acceptor that feeds tonic's `serve_with_incoming`.
+//!
+//! The acceptor keeps the current configs in an `ArcSwap`: each handshake takes a snapshot, so a
+//! reload affects new connections only and never touches open ones. Host overrides need their
+//! own client-certificate verifier, which rustls fixes per `ServerConfig`, so there is one
+//! `ServerConfig` per override and the ClientHello's SNI picks one before the handshake goes on
+//! (`LazyConfigAcceptor`).
+//!
+//! # Example
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use tonic_authz::tls::{GlobalTls, TlsAcceptor};
+//!
+//! let tls: GlobalTls = serde_json::from_str(r#"{"frontend": {"server": {
+//!     "certFile": "server.pem", "keyFile": "server.key",
+//!     "clientCaFiles": ["clients-ca.pem"], "requireClientAuth": true }},
+//!     "refreshInterval": "5m"}"#)?;
+//! tls.validate()?;
+//! let acceptor = TlsAcceptor::new(&tls.frontend)?;
+//! let _reload = acceptor.spawn_reloader(tls.refresh_interval);
+//! let _expiry = acceptor.spawn_expiration_checks(tls.expiration_checks);
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7233").await?;
+//! let (_, health) = tonic_health::server::health_reporter();
+//! tonic::transport::Server::builder()
+//!     .add_service(health)
+//!     .serve_with_incoming(acceptor.incoming(listener))
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use rustls::server::{Acceptor, WebPkiClientVerifier};
+use rustls::{RootCertStore, ServerConfig};
+use sha2::{Digest, Sha256};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio_rustls::LazyConfigAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use super::config::{ExpirationChecks, GroupTls, ServerTls};
+use super::error::{TlsError, TlsErrorKind};
+use super::expiry::{ExpirationReport, TrackedCert, check_certificates};
+use super::load::ServerMaterial;
+use super::provider;
+
+/// The default time a client has to complete the TLS handshake.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default number of handshakes in flight before `accept` waits.
+const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 1024;
+
+impl ServerTls {
+    /// Loads this section's files or data and builds a rustls `ServerConfig`: TLS 1.2 and
+    /// 1.3, ALPN `h2`, and with `requireClientAuth` a verifier that accepts only client
+    /// certificates chaining to the client CAs (without it no client certificate is
+    /// requested).
+    ///
+    /// # Errors
+    /// A file that cannot be read or parsed, a key that does not match the certificate, or a
+    /// CA rustls refuses; the error names the field and the file.
+    pub fn server_config(&self) -> Result<ServerConfig, TlsError> {
+        build_server_config(self, &ServerMaterial::load(self)?)
+    }
+}
+
+fn build_server_config(
+    server: &ServerTls,
+    material: &ServerMaterial,
+) -> Result<ServerConfig, TlsError> {
+    let provider = provider();
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::new(TlsErrorKind::Build, "", e.to_string()).with_source(e))?;
+    let builder = if material.require_client_auth {
+        let field = if server.client_ca_files.is_empty() {
+            "clientCaData"
+        } else {
+            "clientCaFiles"
+        };
+        let mut roots = RootCertStore::empty();
+        for cert in material.client_cas.iter().flatten() {
+            roots.add(cert.clone()).map_err(|e| {
+                TlsError::new(TlsErrorKind::Build, field, format!("unusable CA: {e}"))
+                    .with_source(e)
+            })?;
+        }
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| {
+                TlsError::new(
+                    TlsErrorKind::Build,
+                    field,
+                    format!("unusable client CAs: {e}"),
+                )
+                .with_source(e)
+            })?;
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let (key_field, key_path) = if server.key_file.is_empty() {
+        ("keyData", None)
+    } else {
+        ("keyFile", Some(server.key_file.as_str()))
+    };
+    let mut config = builder
+        .with_single_cert(material.chain.clone(), material.key.clone_key())
+        .map_err(|e| {
+            let err = TlsError::new(
+                TlsErrorKind::Build,
+                key_field,
+                format!("unusable certificate and key: {e}"),
+            )
+            .with_source(e);
+            match key_path {
+                Some(p) => err.with_path(p),
+                None => err,
+            }
+        })?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(config)
+}
+
+/// The configs in force: one per listener default and per host override.
+struct Snapshot {
+    default: Arc<ServerConfig>,
+    overrides: HashMap<String, Arc<ServerConfig>>,
+    tracked: Vec<TrackedCert>,
+    digest: [u8; 32],
+}
+
+impl Snapshot {
+    fn load(group: &GroupTls) -> Result<Snapshot, TlsError> {
+        let mut hasher = Sha256::new();
+        let mut tracked = Vec::new();
+        let material = ServerMaterial::load(&group.server).map_err(|e| e.prefixed("server"))?;
+        material.digest_into(&mut hasher);
+        track(&material, "server", &mut tracked);
+        let default = Arc::new(
+            build_server_config(&group.server, &material).map_err(|e| e.prefixed("server"))?,
+        );
+        let mut hosts: Vec<_> = group.host_overrides.iter().collect();
+        hosts.sort_by(|a, b| a.0.cmp(b.0));
+        let mut overrides = HashMap::with_capacity(hosts.len());
+        for (host, server) in hosts {
+            // An override without a key has no certificate: the default applies (as Temporal).
+            if !server.is_enabled() {
+                continue;
+            }
+            let prefix = format!("hostOverrides.{host}");
+            let material = ServerMaterial::load(server).map_err(|e| e.prefixed(&prefix))?;
+            hasher.update(host.as_bytes());
+            material.digest_into(&mut hasher);
+            track(&material, &prefix, &mut tracked);
+            let config = build_server_config(server, &material).map_err(|e| e.prefixed(&prefix))?;
+            overrides.insert(host.to_ascii_lowercase(), Arc::new(config));
+        }
+        Ok(Snapshot {
+            default,
+            overrides,
+            tracked,
+            digest: hasher.finalize().into(),
+        })
+    }
+
+    fn select(&self, sni: Option<&str>) -> Arc<ServerConfig> {
+        if self.overrides.is_empty() {
+            return self.default.clone();
+        }
+        let host = sni.map(str::to_ascii_lowercase);
+        match host.as_deref().and_then(|h| self.overrides.get(h)) {
+            Some(config) => config.clone(),
+            None => {
+                // Debug, not warn: any client can send any SNI, so this must not flood logs.
+                tracing::debug!(sni = ?host, "no TLS host override for SNI, using the default");
+                self.default.clone()
+            }
+        }
+    }
+}
+
+/// Leaf and first certificate of each CA entry, as Temporal checks them (spec F.8).
+fn track(material: &ServerMaterial, source: &str, out: &mut Vec<TrackedCert>) {
+    if let Some(leaf) = material.chain.first() {
+        out.push(TrackedCert::new(leaf.clone(), format!("{source}.cert")));
+    }
+    for entry in &material.client_cas {
+        if let Some(first) = entry.first() {
+            out.push(TrackedCert::new(
+                first.clone(),
+                format!("{source}.clientCa"),
+            ));
+        }
+    }
+}
+
+struct Inner {
+    group: GroupTls,
+    state: ArcSwap<Snapshot>,
+}
+
+/// A TLS acceptor for one [`GroupTls`] (typically `frontend`) whose certificates and CAs can be
+/// reloaded without a restart; it feeds `tonic::transport::Server::serve_with_incoming`.
+///
+/// Cloning is cheap and clones share the material: a reload through any clone affects all.
+/// Each accepted connection is handshaken in its own task under a timeout, so a client that
+/// stalls the handshake never delays others. The yielded `TlsStream` is the one tonic knows, so
+/// handlers (and the authorization layer) find the verified peer chain in
+/// `tonic::transport::server::TlsConnectInfo`.
+#[derive(Clone)]
+pub struct TlsAcceptor {
+    inner: Arc<Inner>,
+    handshake_timeout: Duration,
+    max_pending_handshakes: usize,
+}
+
+impl fmt::Debug for TlsAcceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.state.load();
+        f.debug_struct("TlsAcceptor")
+            .field(
+                "host_overrides",
+                &state.overrides.keys().collect::<Vec<_>>(),
+            )
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("max_pending_handshakes", &self.max_pending_handshakes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsAcceptor {
+    /// Validates `group` and loads its server certificate, client CAs and host overrides.
+    ///
+    /// # Errors
+    /// A validation error (spec F.2), server TLS being off (no `keyFile`/`keyData`), or a
+    /// loading error naming the field and the file.
+    pub fn new(group: &GroupTls) -> Result<TlsAcceptor, TlsError> {
+        group.validate()?;
+        if !group.server.is_enabled() {
+            return Err(TlsError::invalid(
+                "server",
+                "server TLS is off: set keyFile or keyData",
+            ));
+        }
+        let snapshot = Snapshot::load(group)?;
+        Ok(TlsAcceptor {
+            inner: Arc::new(Inner {
+                group: group.clone(),
+                state: ArcSwap::from_pointee(snapshot),
+            }),
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
+        })
+    }
+
+    /// How long a client has to complete the handshake before the connection is dropped.
+    /// Default: 10 seconds.
+    #[must_use]
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> TlsAcceptor {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How many handshakes may be in flight at once before accepting new connections waits.
+    /// Default: 1024.
+    #[must_use]
+    pub fn with_max_pending_handshakes(mut self, max: usize) -> TlsAcceptor {
+        self.max_pending_handshakes = max.max(1);
+        self
+    }
+
+    /// The config used for connections that match no host override.
+    #[must_use]
+    pub fn server_config(&self) -> Arc<ServerConfig> {
+        self.inner.state.load().default.clone()
+    }
+
+    /// The config a ClientHello with this SNI gets (case-insensitive, exact match).
+    #[must_use]
+    pub fn server_config_for(&self, sni: Option<&str>) -> Arc<ServerConfig> {
+        self.inner.state.load().select(sni)
+    }
+
+    /// Re-reads every file and data item now. When anything changed, new connections get the
+    /// new material (`loaded new TLS certificates` is logged) and `Ok(true)` is returned; open
+    /// connections are unaffected.
+    ///
+    /// # Errors
+    /// The loading error; the old material stays in force and the failure is logged at warn
+    /// level (`failed to load certificates`).
+    pub fn reload_now(&self) -> Result<bool, TlsError> {
+        match Snapshot::load(&self.inner.group) {
+            Ok(snapshot) => {
+                if snapshot.digest == self.inner.state.load().digest {
+                    return Ok(false);
+                }
+                self.inner.state.store(Arc::new(snapshot));
+                tracing::info!("loaded new TLS certificates");
+                Ok(true)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "failed to load certificates");
+                Err(error)
+            }
+        }
+    }
+
+    /// Reloads every `interval` in a background task until the returned handle is dropped.
+    /// A zero interval (Temporal's default `refreshInterval: 0s`) starts nothing.
+    ///
+    /// Must be called inside a tokio runtime when `interval` is non-zero.
+    #[must_use = "the reloader stops when the handle is dropped"]
+    pub fn spawn_reloader(&self, interval: Duration) -> BackgroundTask {
+        if interval.is_zero() {
+            return BackgroundTask { handle: None };
+        }
+        let this = self.clone();
+        // The first reload is one interval after this call, not after the task first runs.
+        let first = tokio::time::Instant::now() + interval;
+        BackgroundTask::spawn(async move {
+            let mut ticker = tokio::time::interval_at(first, interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                // The error is already logged; the old material stays.
+                let _ = this.reload_now();
+            }
+        })
+    }
+
+    /// Checks the server, override and client-CA certificates against `checks` now, logs
+    /// the flagged ones and sets the `certificates_expiring` / `certificates_expired` gauges.
+    #[must_use]
+    pub fn check_expiration(&self, checks: &ExpirationChecks) -> ExpirationReport {
+        check_certificates(&self.inner.state.load().tracked, checks, SystemTime::now())
+    }
+
+    /// Runs [`check_expiration`](Self::check_expiration) now and then every
+    /// `checks.check_interval` until the handle is dropped. A zero interval starts nothing.
+    #[must_use = "the checks stop when the handle is dropped"]
+    pub fn spawn_expiration_checks(&self, checks: ExpirationChecks) -> BackgroundTask {
+        if checks.check_interval.is_zero() {
+            return BackgroundTask { handle: None };
+        }
+        let this = self.clone();
+        BackgroundTask::spawn(async move {
+            let mut ticker = tokio::time::interval(checks.check_interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let _ = this.check_expiration(&checks);
+            }
+        })
+    }
+
+    /// Completes the TLS handshake on one accepted connection, choosing the config by SNI,
+    /// under the handshake timeout.
+    ///
+    /// # Errors
+    /// The handshake failed (e.g. the client certificate was refused) or timed out.
+    pub async fn accept(&self, tcp: TcpStream) -> io::Result<TlsStream<TcpStream>> {
+        let inner = self.inner.clone();
+        let handshake = async move {
+            let start = LazyConfigAcceptor::new(Acceptor::default(), tcp).await?;
+            let config = inner
+                .state
+                .load()
+                .select(start.client_hello().server_name());
+            start.into_stream(config).await
+        };
+        tokio::time::timeout(self.handshake_timeout, handshake)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "tls handshake timed out"))?
+    }
+
+    /// Accepts connections on `listener` and yields each one whose handshake succeeded, for
+    /// `Server::serve_with_incoming`. Failed handshakes are logged at debug level and skipped.
+    /// Accepting stops when the stream is dropped.
+    ///
+    /// Must be called inside a tokio runtime.
+    #[must_use]
+    pub fn incoming(&self, listener: TcpListener) -> TlsIncoming {
+        let (tx, rx) = mpsc::channel(64);
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            let permits = Arc::new(Semaphore::new(this.max_pending_handshakes));
+            loop {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let (tcp, peer) = tokio::select! {
+                    () = tx.closed() => return,
+                    accepted = listener.accept() => match accepted {
+                        Ok(pair) => pair,
+                        Err(error) => {
+                            // E.g. too many open files: back off instead of spinning.
+                            tracing::warn!(%error, "failed to accept a connection");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                let this = this.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let result = this.accept(tcp).await;
+                    drop(permit);
+                    match result {
+                        Ok(stream) => {
+                            let _ = tx.send(Ok(stream)).await;
+                        }
+                        Err(error) => {
+                            tracing::debug!(%peer, %error, "tls handshake failed");
+                        }
+                    }
+                });
+            }
+        });
+        TlsIncoming {
+            rx,
+            _task: BackgroundTask { handle: Some(task) },
+        }
+    }
+}
+
+/// The stream of TLS connections from [`TlsAcceptor::incoming`].
+#[derive(Debug)]
+pub struct TlsIncoming {
+    rx: mpsc::Receiver<io::Result<TlsStream<TcpStream>>>,
+    _task: BackgroundTask,
+}
+
+impl futures_util::Stream for TlsIncoming {
+    type Item = io::Result<TlsStream<TcpStream>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// A background task (reloader, expiration checks, accept loop) that stops when dropped.
+#[derive(Debug)]
+#[must_use = "the task stops when the handle is dropped"]
+pub struct BackgroundTask {
+    handle: Option<JoinHandle<()>>,
+}
+
+impl BackgroundTask {
+    fn spawn(future: impl std::future::Future<Output = ()> + Send + 'static) -> BackgroundTask {
+        BackgroundTask {
+            handle: Some(tokio::spawn(future)),
+        }
+    }
+
+    /// Whether a task was started (false for a zero interval).
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.handle.as_ref().is_some_and(|h| !h.is_finished())
+    }
+}
+
+impl Drop for BackgroundTask {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.abort();
+        }
+    }
+}
