@@ -315,6 +315,21 @@ async fn background_refresh_over_http() {
 }
 
 #[tokio::test]
+async fn redirects_are_followed_a_few_times() {
+    let target = JwksServer::start(Reply::json(jwks(&[rsa().jwk_with_kid("r1")]))).await;
+    let hop = JwksServer::start(Reply::redirect(target.uri())).await;
+    let keys = provider(&hop.uri()).await;
+    assert_eq!(keys.keys_loaded(), 1);
+    assert_eq!((hop.hits(), target.hits()), (1, 1));
+    // A redirect loop ends with an error, keeping the keys.
+    target.set_reply(Reply::redirect(hop.uri()));
+    hop.set_reply(Reply::redirect(target.uri()));
+    let err = keys.refresh().await.expect_err("loop");
+    assert_eq!(err.message(), format!("{}: request failed", hop.uri()));
+    assert_eq!(keys.keys_loaded(), 1);
+}
+
+#[tokio::test]
 async fn invalid_configuration_fails_the_build_naming_the_uri() {
     let err = JwksKeyProvider::builder()
         .uri("ftp://idp.example/jwks")

@@ -22,6 +22,7 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: String,
     pub(crate) delay: Duration,
+    pub(crate) location: Option<String>,
 }
 
 impl Reply {
@@ -30,6 +31,7 @@ impl Reply {
             status: 200,
             body: body.into(),
             delay: Duration::ZERO,
+            location: None,
         }
     }
 
@@ -38,6 +40,16 @@ impl Reply {
             status,
             body: body.into(),
             delay: Duration::ZERO,
+            location: None,
+        }
+    }
+
+    pub(crate) fn redirect(to: impl Into<String>) -> Reply {
+        Reply {
+            status: 302,
+            body: String::new(),
+            delay: Duration::ZERO,
+            location: Some(to.into()),
         }
     }
 
@@ -95,6 +107,12 @@ impl JwksServer {
                             let mut response = Response::new(Full::new(Bytes::from(reply.body)));
                             *response.status_mut() =
                                 StatusCode::from_u16(reply.status).expect("status");
+                            if let Some(location) = reply.location {
+                                response.headers_mut().insert(
+                                    hyper::header::LOCATION,
+                                    location.parse().expect("location"),
+                                );
+                            }
                             Ok::<_, Infallible>(response)
                         }
                     });
