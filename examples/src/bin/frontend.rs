@@ -60,7 +60,9 @@ struct Args {
 }
 
 fn authz_layer(args: &Args) -> AuthzLayer {
-    let builder = AuthzLayer::builder().known_namespaces(args.namespaces.iter().cloned());
+    // Only registered namespaces become metric labels; callers cannot grow the label set.
+    let known = std::iter::once("default".to_owned()).chain(args.namespaces.iter().cloned());
+    let builder = AuthzLayer::builder().known_namespaces(known);
     let builder = match args.authorizer {
         AuthorizerChoice::Default => builder.authorizer(DefaultAuthorizer::new()),
         AuthorizerChoice::Noop => builder.authorizer(NoopAuthorizer),
