@@ -1,7 +1,7 @@
 //! [`DefaultAuthorizer`]: Temporal's default decision procedure over an [`ApiAccess`] table.
 
 use crate::authorizer::access::ALWAYS_ALLOWED;
-use crate::{Access, ApiAccess, Authorizer, BoxFuture, CallTarget, Claims, Decision, Scope};
+use crate::{Access, ApiAccess, Authorizer, BoxFuture, CallTarget, Claims, Decision, Role, Scope};
 
 /// Temporal's default authorizer.
 ///
@@ -65,6 +65,9 @@ impl DefaultAuthorizer {
             Scope::Cluster => claims.system(),
             Scope::Namespace => claims.system() | claims.namespace_role(target.namespace()),
         };
+        // Numeric comparison, as Temporal; bits outside the four roles are ignored so a buggy
+        // mapper's stray bit cannot count as admin.
+        let effective = effective & Role::from_bits(0b1111);
         if effective.bits() >= method.access.required_role().bits() {
             Decision::Allow
         } else {

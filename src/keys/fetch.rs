@@ -29,9 +29,8 @@ impl KeySource {
     /// A `file://` URI must have an empty host or `localhost` (Temporal's rule); other schemes
     /// than `http`, `https` and `file` are refused.
     pub(crate) fn parse(uri: &str) -> Result<KeySource, KeyError> {
-        let url = Url::parse(uri).map_err(|e| {
-            KeyError::new(format!("invalid key source URI {uri:?}")).with_source(e)
-        })?;
+        let url = Url::parse(uri)
+            .map_err(|e| KeyError::new(format!("invalid key source URI {uri:?}")).with_source(e))?;
         let mut shown = url.clone();
         if shown.password().is_some() {
             // Only fails for URLs that cannot carry credentials, which have none to hide.

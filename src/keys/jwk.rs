@@ -7,13 +7,13 @@
 //! (`oct`) keys are never taken from a key set.
 
 use base64::Engine;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 
-use crate::keys::key::{KeyError, KeyShape, VerificationKey};
 use crate::keys::JwtAlgorithm;
+use crate::keys::key::{KeyError, KeyShape, VerificationKey};
 
 /// JWK members are base64url; tolerate padding, which some issuers emit.
 const B64URL: GeneralPurpose = GeneralPurpose::new(
@@ -35,8 +35,9 @@ pub(crate) struct DecodedSet {
 /// Decodes a JWK Set. The document must be a JSON object with a `keys` array; each unusable
 /// key is skipped with a warning naming `source` and the reason.
 pub(crate) fn parse_jwks(bytes: &[u8], source: &str) -> Result<DecodedSet, KeyError> {
-    let doc: Value = serde_json::from_slice(bytes)
-        .map_err(|e| KeyError::new(format!("{source}: key set is not valid JSON")).with_source(e))?;
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
+        KeyError::new(format!("{source}: key set is not valid JSON")).with_source(e)
+    })?;
     let Some(keys) = doc.get("keys").and_then(Value::as_array) else {
         return Err(KeyError::new(format!(
             "{source}: key set has no \"keys\" array"

@@ -204,7 +204,8 @@ impl VerificationKey {
         let factory = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.verifier_factory;
         match factory(&alg.to_jsonwebtoken(), &self.key) {
             Ok(verifier) => {
-                jsonwebtoken::signature::Verifier::verify(&*verifier, message, &signature.to_vec()).is_ok()
+                jsonwebtoken::signature::Verifier::verify(&*verifier, message, &signature.to_vec())
+                    .is_ok()
             }
             Err(_) => false,
         }

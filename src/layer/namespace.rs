@@ -64,24 +64,21 @@ const FIXED32: u8 = 5;
 /// A [`ScanError`] saying what is malformed.
 pub fn scan_string_field(msg: &[u8], field: u32) -> Result<Option<&str>, ScanError> {
     let mut pos = 0usize;
-    let mut found: Option<&[u8]> = None;
+    let mut found: Option<&str> = None;
     while pos < msg.len() {
         let (tag, wire) = read_key(msg, &mut pos)?;
         if tag == field {
             if wire != LEN {
                 return Err(ScanError::WrongWireType);
             }
-            found = Some(read_len_delimited(msg, &mut pos)?);
+            // Every occurrence is checked, not just the last: prost fails on the first bad one.
+            let bytes = read_len_delimited(msg, &mut pos)?;
+            found = Some(std::str::from_utf8(bytes).map_err(|_| ScanError::InvalidUtf8)?);
         } else {
             skip(msg, &mut pos, tag, wire, RECURSION_LIMIT)?;
         }
     }
-    match found {
-        None => Ok(None),
-        Some(bytes) => std::str::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| ScanError::InvalidUtf8),
-    }
+    Ok(found)
 }
 
 fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, ScanError> {
@@ -193,6 +190,11 @@ mod tests {
         );
         assert_eq!(
             scan_string_field(&[0x0a, 1, 0xff], 1),
+            Err(ScanError::InvalidUtf8)
+        );
+        // An invalid earlier occurrence fails even when the last one is valid, as in prost.
+        assert_eq!(
+            scan_string_field(&[0x0a, 1, 0xff, 0x0a, 1, b'a'], 1),
             Err(ScanError::InvalidUtf8)
         );
         assert_eq!(scan_string_field(&[0x00], 1), Err(ScanError::InvalidKey));

@@ -132,12 +132,14 @@ where
     span.record("namespace", namespace.as_str());
 
     // 2. Credentials and claims.
+    let stream = plan.is_some_and(|p| p.request_stream);
     let info = auth_info(
         &shared,
         req.headers(),
         req.extensions(),
         &api,
         request.as_ref(),
+        stream,
     );
     let claims = match map_claims(&shared, info).instrument(span.clone()).await {
         Ok(claims) => claims,
@@ -319,6 +321,7 @@ fn auth_info(
     extensions: &http::Extensions,
     api: &str,
     request: Option<&RequestMessage>,
+    stream: bool,
 ) -> Result<Option<AuthInfo>, crate::ClaimsError> {
     let Some(mapper) = &shared.claim_mapper else {
         return Ok(None);
@@ -328,16 +331,19 @@ fn auth_info(
     if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
         return Ok(None);
     }
+    let audience = match &shared.audience {
+        _ if stream && token.is_empty() => String::new(),
+        Audience::None => String::new(),
+        Audience::Static(a) => a.clone(),
+        Audience::Fn(f) => f(api, request),
+    };
     Ok(Some(AuthInfo {
         auth_token: token,
         tls_subject,
         tls_connection,
         extra_data: first_header(headers, &shared.extra_header)?,
-        audience: match &shared.audience {
-            Audience::None => String::new(),
-            Audience::Static(a) => a.clone(),
-            Audience::Fn(f) => f(api, request),
-        },
+        // As Temporal: on streams the audience is asked for only when a token is present.
+        audience,
     }))
 }
 

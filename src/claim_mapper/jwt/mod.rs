@@ -330,11 +330,7 @@ impl Inner {
             ));
         }
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        if !key.verify(
-            token.alg,
-            token.signing_input.as_bytes(),
-            &token.signature,
-        ) {
+        if !key.verify(token.alg, token.signing_input.as_bytes(), &token.signature) {
             return Err(ClaimsError::new(
                 ClaimsErrorKind::Signature,
                 "signature verification failed",

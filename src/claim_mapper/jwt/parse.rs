@@ -6,8 +6,8 @@
 //! Error messages never include the token; header values from the token are shortened.
 
 use base64::Engine;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use serde_json::{Map, Value};
 
 use crate::keys::JwtAlgorithm;
@@ -236,10 +236,7 @@ pub(crate) fn check_issuer(
     };
     match payload.get("iss") {
         Some(Value::String(iss)) if iss == expected => Ok(()),
-        Some(_) => Err(ClaimsError::new(
-            ClaimsErrorKind::Issuer,
-            "issuer mismatch",
-        )),
+        Some(_) => Err(ClaimsError::new(ClaimsErrorKind::Issuer, "issuer mismatch")),
         None => Err(ClaimsError::new(
             ClaimsErrorKind::Issuer,
             "token has no \"iss\" claim",
@@ -291,11 +288,20 @@ mod tests {
             times(json!({"exp": null})),
             Err("\"exp\" claim is not a number".into())
         );
-        assert_eq!(times(json!({"iat": N + 1})), Err("Token used before issued".into()));
+        assert_eq!(
+            times(json!({"iat": N + 1})),
+            Err("Token used before issued".into())
+        );
         assert_eq!(times(json!({"iat": N})), Ok(None));
-        assert_eq!(times(json!({"nbf": N + 1})), Err("Token is not valid yet".into()));
+        assert_eq!(
+            times(json!({"nbf": N + 1})),
+            Err("Token is not valid yet".into())
+        );
         assert_eq!(times(json!({"nbf": N})), Ok(None));
-        assert_eq!(times(json!({"iat": true})), Err("\"iat\" claim is not a number".into()));
+        assert_eq!(
+            times(json!({"iat": true})),
+            Err("\"iat\" claim is not a number".into())
+        );
         // The last failing check is reported.
         assert_eq!(
             times(json!({"exp": 1, "nbf": N + 5})),
@@ -323,10 +329,24 @@ mod tests {
 
     #[test]
     fn structure_errors() {
-        let err = |t: &str| parse(t, &[JwtAlgorithm::RS256]).unwrap_err().message().to_owned();
+        let err = |t: &str| {
+            parse(t, &[JwtAlgorithm::RS256])
+                .unwrap_err()
+                .message()
+                .to_owned()
+        };
         assert_eq!(err("a.b"), "token contains an invalid number of segments");
-        assert_eq!(err("a.b.c.d"), "token contains an invalid number of segments");
-        assert_eq!(err("Bearer x.y.z"), "tokenstring should not contain 'bearer '");
-        assert_eq!(err("!!.y.z"), "token header is not base64url-encoded JSON object");
+        assert_eq!(
+            err("a.b.c.d"),
+            "token contains an invalid number of segments"
+        );
+        assert_eq!(
+            err("Bearer x.y.z"),
+            "tokenstring should not contain 'bearer '"
+        );
+        assert_eq!(
+            err("!!.y.z"),
+            "token header is not base64url-encoded JSON object"
+        );
     }
 }

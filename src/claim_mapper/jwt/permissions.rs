@@ -38,7 +38,9 @@ impl PermissionFormat {
                 }
             }
             Err(e) => {
-                tracing::warn!("failed to compile permissions regex '{pattern}': {e}; using namespace:role");
+                tracing::warn!(
+                    "failed to compile permissions regex '{pattern}': {e}; using namespace:role"
+                );
                 PermissionFormat::NamespaceColonRole
             }
         }
@@ -144,7 +146,12 @@ mod tests {
     #[test]
     fn non_array_claims_give_no_roles() {
         let f = PermissionFormat::new(None);
-        for v in [json!("default:read"), json!({"default": "read"}), json!(null), json!(7)] {
+        for v in [
+            json!("default:read"),
+            json!({"default": "read"}),
+            json!(null),
+            json!(7),
+        ] {
             let c = claims_for(v, &f);
             assert!(c.namespaces().is_empty());
             assert_eq!(c.system(), Role::UNDEFINED);
@@ -160,7 +167,10 @@ mod tests {
         assert!(!PermissionFormat::new(Some("")).is_regex());
 
         let f = PermissionFormat::new(Some(r"(?P<role>[\w-]+):(?P<namespace>[\w-]+)"));
-        let c = claims_for(json!(["admin:temporal-system", "read:default", "nomatch"]), &f);
+        let c = claims_for(
+            json!(["admin:temporal-system", "read:default", "nomatch"]),
+            &f,
+        );
         assert_eq!(c.system(), Role::ADMIN);
         assert_eq!(c.namespace_role("default"), Role::READER);
         assert_eq!(c.namespaces().len(), 1);
