@@ -40,7 +40,7 @@ enum ClaimMapperChoice {
 
 /// A Temporal-style Frontend secured by tonic-authz.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7233")]
