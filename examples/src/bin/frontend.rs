@@ -50,7 +50,7 @@ enum ClaimMapperChoice {
 
 /// A Temporal-style Frontend secured by tonic-authz.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7233")]
@@ -74,13 +74,15 @@ struct Args {
 }
 
 async fn authz_layer(args: &Args) -> Result<AuthzLayer, KeyError> {
-    let builder = AuthzLayer::builder().known_namespaces(args.namespaces.iter().cloned());
+    // Only registered namespaces become metric labels; callers cannot grow the label set.
+    let known = std::iter::once("default".to_owned()).chain(args.namespaces.iter().cloned());
+    let builder = AuthzLayer::builder().known_namespaces(known);
     let builder = match args.authorizer {
         AuthorizerChoice::Default => builder.authorizer(DefaultAuthorizer::new()),
         AuthorizerChoice::Noop => builder.authorizer(NoopAuthorizer),
     };
     if !args.jwks_uris.is_empty() {
-        // Start-up does not wait for the identity provider: tokens are refused until keys load.
+        // A failed first fetch does not stop start-up: tokens are refused until keys load.
         let keys = JwksKeyProvider::builder()
             .uris(args.jwks_uris.iter().cloned())
             .build()
