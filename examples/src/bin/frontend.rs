@@ -9,6 +9,13 @@
 //! temporal operator namespace describe -n default --address 127.0.0.1:7233
 //! ```
 //!
+//! With `--jwks-uri` (repeatable), bearer JWTs are verified against those JWK Sets and mapped to
+//! roles by Temporal's default JWT claim mapper (`permissions: ["default:write", ...]`):
+//!
+//! ```text
+//! cargo run -p tonic-authz-examples --bin frontend -- --jwks-uri https://idp.example/.well-known/jwks.json
+//! ```
+//!
 //! Or configured from a Temporal-shaped YAML file (`global.authorization`, `global.tls`,
 //! `services.frontend.rpc`; see `docs/configuration.md` and the samples in `examples/config/`),
 //! with Prometheus metrics of every decision:
@@ -26,12 +33,16 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::ExitCode,
+    sync::Arc,
 };
 
 use clap::{Parser, ValueEnum};
 use tokio::net::TcpListener;
 use tonic_authz::config::{Config, ConfigError};
-use tonic_authz::{AuthzLayer, DefaultAuthorizer, NoopAuthorizer, NoopClaimMapper};
+use tonic_authz::{
+    AuthzLayer, DefaultAuthorizer, JwksKeyProvider, JwtClaimMapper, KeyError, NoopAuthorizer,
+    NoopClaimMapper,
+};
 use tonic_authz_examples::{Backend, BackendConfig, Frontend};
 use tracing_subscriber::EnvFilter;
 
@@ -59,11 +70,15 @@ enum ClaimMapperChoice {
 
 /// A Temporal-style Frontend secured by tonic-authz.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// A configuration file in Temporal's shape: authorization, TLS and the listen address
     /// (`services.frontend.rpc`) come from it.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["authorizer", "claim_mapper", "no_authz"])]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["authorizer", "claim_mapper", "jwks_uris", "no_authz"]
+    )]
     config: Option<PathBuf>,
     /// Address to listen on. Default: `services.frontend.rpc` of `--config`, else
     /// 127.0.0.1:7233.
@@ -81,22 +96,39 @@ struct Args {
     /// The claim mapper.
     #[arg(long, value_enum, default_value = "none")]
     claim_mapper: ClaimMapperChoice,
+    /// Verify bearer JWTs with the keys of this JWK Set (`http://`, `https://` or `file://`;
+    /// repeatable) and map them with Temporal's default JWT claim mapper.
+    #[arg(long = "jwks-uri", value_name = "URI", conflicts_with = "claim_mapper")]
+    jwks_uris: Vec<String>,
     /// Serve without the authorization layer at all.
-    #[arg(long, conflicts_with_all = ["authorizer", "claim_mapper"])]
+    #[arg(long, conflicts_with_all = ["authorizer", "claim_mapper", "jwks_uris"])]
     no_authz: bool,
 }
 
-fn authz_layer(args: &Args) -> AuthzLayer {
-    let builder = AuthzLayer::builder().known_namespaces(args.namespaces.iter().cloned());
+async fn authz_layer(args: &Args) -> Result<AuthzLayer, KeyError> {
+    // Only registered namespaces become metric labels; callers cannot grow the label set.
+    let known = std::iter::once("default".to_owned()).chain(args.namespaces.iter().cloned());
+    let builder = AuthzLayer::builder().known_namespaces(known);
     let builder = match args.authorizer {
         AuthorizerChoice::Default => builder.authorizer(DefaultAuthorizer::new()),
         AuthorizerChoice::Noop => builder.authorizer(NoopAuthorizer),
     };
-    match args.claim_mapper {
+    if !args.jwks_uris.is_empty() {
+        // A failed first fetch does not stop start-up: tokens are refused until keys load.
+        let keys = JwksKeyProvider::builder()
+            .uris(args.jwks_uris.iter().cloned())
+            .build()
+            .await?;
+        tracing::info!(keys = keys.keys_loaded(), "JWT key provider ready");
+        return Ok(builder
+            .claim_mapper(JwtClaimMapper::new(Arc::new(keys)))
+            .build());
+    }
+    Ok(match args.claim_mapper {
         ClaimMapperChoice::Noop => builder.claim_mapper(NoopClaimMapper),
         ClaimMapperChoice::None => builder,
     }
-    .build()
+    .build())
 }
 
 /// Authorization and TLS from a configuration file; returns the configured listen address.
@@ -167,7 +199,13 @@ async fn main() -> ExitCode {
     } else if args.no_authz {
         tracing::warn!("serving without authorization: every call is allowed");
     } else {
-        frontend = frontend.with_authz(authz_layer(&args));
+        match authz_layer(&args).await {
+            Ok(layer) => frontend = frontend.with_authz(layer),
+            Err(error) => {
+                eprintln!("frontend: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
 
     let listener = match TcpListener::bind(listen).await {
@@ -185,6 +223,7 @@ async fn main() -> ExitCode {
             %addr,
             authorizer = ?args.authorizer,
             claim_mapper = ?args.claim_mapper,
+            jwks_uris = ?args.jwks_uris,
             authz = !args.no_authz,
             "frontend started"
         ),
