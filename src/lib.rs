@@ -13,6 +13,8 @@ mod claim_mapper;
 mod claims;
 mod error;
 mod future;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod layer;
 mod target;
