@@ -26,11 +26,8 @@ pub fn frame_reader(data: &[u8]) {
     let trailers = mode & 16 != 0;
 
     let whole = run(&[body], trailers, encoding, limit);
-    let bytewise: Vec<&[u8]> = if body.is_empty() {
-        vec![body]
-    } else {
-        body.chunks(1).collect()
-    };
+    // Byte by byte; an empty body as no DATA frame at all.
+    let bytewise: Vec<&[u8]> = body.chunks(1).collect();
     let chunked = chunks(body, seed);
     for other in [
         run(&bytewise, trailers, encoding, limit),
