@@ -13,17 +13,19 @@ use tonic_authz::{StaticKeyProvider, VerificationKey};
 pub struct Issuer {
     pub kid: String,
     pub public_pem: String,
+    pub private_pem: String,
     encoding: EncodingKey,
 }
 
 impl Issuer {
     pub fn new(kid: &str) -> Issuer {
         let pair = rcgen::KeyPair::generate().expect("P-256 key");
-        let encoding =
-            EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).expect("PKCS#8 EC key");
+        let private_pem = pair.serialize_pem();
+        let encoding = EncodingKey::from_ec_pem(private_pem.as_bytes()).expect("PKCS#8 EC key");
         Issuer {
             kid: kid.to_owned(),
             public_pem: pair.public_key_pem(),
+            private_pem,
             encoding,
         }
     }
