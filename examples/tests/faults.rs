@@ -515,16 +515,19 @@ async fn ten_thousand_concurrent_mixed_calls() {
         mib(after_first),
         mib(after_second)
     );
-    // No growth per call: a second round of 10 000 calls must not add memory the first round
-    // did not already need (allocators keep freed pages, so compare round to round), and the
-    // whole run stays within a bounded distance of the warmed-up baseline.
+    // No growth per call. Allocators keep freed pages, so RSS stays near the first round's
+    // high-water mark rather than dropping to the baseline; a leak instead grows every round by
+    // the same amount. So the second round may add at most half of what the first one did, and
+    // the whole run stays within a bounded distance of the warmed-up baseline.
+    let first_growth = after_first.saturating_sub(baseline);
     assert!(
-        after_second <= after_first + (16 << 20),
-        "memory grew by {:.1} MiB in the second round",
-        mib(after_second.saturating_sub(after_first))
+        after_second.saturating_sub(after_first) <= first_growth / 2 + (8 << 20),
+        "memory grew by {:.1} MiB in the second round after {:.1} MiB in the first",
+        mib(after_second.saturating_sub(after_first)),
+        mib(first_growth)
     );
     assert!(
-        after_second <= baseline + (256 << 20),
+        after_second <= baseline + (512 << 20),
         "memory {:.1} MiB over the baseline",
         mib(after_second.saturating_sub(baseline))
     );
