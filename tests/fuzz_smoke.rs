@@ -134,8 +134,30 @@ proptest! {
     }
 }
 
+fn config_seeds() -> Vec<Vec<u8>> {
+    [
+        include_str!("../examples/config/jwt.yaml"),
+        include_str!("../examples/config/mtls.yaml"),
+        include_str!("../examples/config/jwt-mtls.yaml"),
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect()
+}
+
 proptest! {
     #![proptest_config(config(1500))]
+
+    #[test]
+    fn config_on_mutated_files(pick in any::<prop::sample::Index>(), e in edits()) {
+        let seeds = config_seeds();
+        bodies::config(&mutate(pick.get::<Vec<u8>>(&seeds), &e));
+    }
+
+    #[test]
+    fn config_on_random_text(text in "\\PC{0,80}") {
+        bodies::config(text.as_bytes());
+    }
 
     #[test]
     fn frame_reader_on_mutated_frames(pick in any::<prop::sample::Index>(), e in edits()) {

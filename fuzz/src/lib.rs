@@ -173,3 +173,18 @@ pub fn jwks(data: &[u8]) {
         assert_eq!(keys + skipped, elements, "keys lost");
     }
 }
+
+/// The configuration parser (YAML in Temporal's shape, `${NAME}` variables, Go durations):
+/// never panics, and every error can be displayed. Variables resolve from a fixed table, never
+/// from the process environment.
+pub fn config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let loaded = tonic_authz::config::ConfigLoader::new()
+        .env(|name| (name == "TONIC_AUTHZ_JWKS_URI").then(|| "file:///jwks.json".to_owned()))
+        .load_str(text);
+    if let Err(e) = loaded {
+        assert!(!e.to_string().is_empty(), "an error says something");
+    }
+}
