@@ -346,7 +346,7 @@ async fn stalled_tls_clients_do_not_stop_the_server() {
     let alice = issuer.sign(&tokens::payload("alice", &["default:write"]));
     let mallory = issuer.sign(&tokens::payload("mallory", &[]));
     let started = Instant::now();
-    let result = run_calls(&[channel.clone()], 200, |i| {
+    let result = run_calls(std::slice::from_ref(&channel), 200, |i| {
         if i % 2 == 0 {
             alice.clone()
         } else {
