@@ -178,13 +178,26 @@ async fn malformed_and_oversized_messages_are_refused() {
 }
 
 #[tokio::test]
-async fn a_credentials_header_sent_twice_is_refused_before_the_mapper() {
-    let mapper_calls = Arc::new(AtomicUsize::new(0));
+async fn a_repeated_credentials_header_uses_its_first_value() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
     let mapper = {
-        let mapper_calls = Arc::clone(&mapper_calls);
-        move |_: &crate::AuthInfo| {
-            mapper_calls.fetch_add(1, Ordering::SeqCst);
-            async { Ok::<_, crate::ClaimsError>(Claims::new().with_system(Role::ADMIN)) }
+        let seen = Arc::clone(&seen);
+        move |info: &crate::AuthInfo| {
+            seen.lock()
+                .expect("lock")
+                .push((info.auth_token.clone(), info.extra_data.clone()));
+            // Only the first token is a valid credential.
+            let ok = info.auth_token == "Bearer a";
+            async move {
+                if ok {
+                    Ok(Claims::new().with_system(Role::ADMIN))
+                } else {
+                    Err(crate::ClaimsError::new(
+                        crate::ClaimsErrorKind::Signature,
+                        "bad token",
+                    ))
+                }
+            }
         }
     };
     let inner_calls = Arc::new(AtomicUsize::new(0));
@@ -199,25 +212,31 @@ async fn a_credentials_header_sent_twice_is_refused_before_the_mapper() {
         .claim_mapper(mapper)
         .build()
         .layer(inner);
-    for header in ["authorization", "authorization-extras"] {
+    let call = |first: &'static str, second: &'static str| {
         let mut req = request(DESCRIBE, frame(b"\x0a\x02tn"));
-        req.headers_mut()
-            .append(header, "Bearer a".parse().expect("header"));
-        req.headers_mut()
-            .append(header, "Bearer b".parse().expect("header"));
-        let resp = svc.clone().oneshot(req).await.expect("infallible");
-        let status = tonic::Status::from_header_map(resp.headers()).expect("status");
-        assert_eq!(status.code(), tonic::Code::PermissionDenied);
-        assert_eq!(status.message(), "Request unauthorized.");
-    }
-    assert_eq!(mapper_calls.load(Ordering::SeqCst), 0);
-    assert_eq!(inner_calls.load(Ordering::SeqCst), 0);
-    // Control: one header reaches the mapper and the service.
-    let mut req = request(DESCRIBE, frame(b"\x0a\x02tn"));
-    req.headers_mut()
-        .append("authorization", "Bearer a".parse().expect("header"));
-    let resp = svc.oneshot(req).await.expect("infallible");
-    assert!(resp.headers().get("grpc-status").is_none());
-    assert_eq!(mapper_calls.load(Ordering::SeqCst), 1);
+        let h = req.headers_mut();
+        h.append("authorization", first.parse().expect("header"));
+        h.append("authorization", second.parse().expect("header"));
+        h.append("authorization-extras", "extra-1".parse().expect("header"));
+        h.append("authorization-extras", "extra-2".parse().expect("header"));
+        svc.clone().oneshot(req)
+    };
+    let resp = call("Bearer a", "Bearer b").await.expect("infallible");
+    assert!(
+        resp.headers().get("grpc-status").is_none(),
+        "first value is the valid one"
+    );
+    let resp = call("Bearer b", "Bearer a").await.expect("infallible");
+    let status = tonic::Status::from_header_map(resp.headers()).expect("status");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    assert_eq!(status.message(), "Request unauthorized.");
     assert_eq!(inner_calls.load(Ordering::SeqCst), 1);
+    let seen = seen.lock().expect("lock");
+    assert_eq!(
+        *seen,
+        vec![
+            ("Bearer a".to_owned(), "extra-1".to_owned()),
+            ("Bearer b".to_owned(), "extra-1".to_owned()),
+        ]
+    );
 }
