@@ -8,6 +8,8 @@
 //! listener.
 
 pub mod backend;
+pub mod dev;
+pub mod security;
 pub mod server;
 pub mod temporal;
 

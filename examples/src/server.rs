@@ -6,11 +6,20 @@
 
 use std::{future::Future, io, net::SocketAddr};
 
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpListener,
+    sync::oneshot,
+    task::JoinHandle,
+};
+use tokio_stream::Stream;
 use tonic::{
     codec::CompressionEncoding,
     service::Routes,
-    transport::{Channel, Endpoint, Server, server::TcpIncoming},
+    transport::{
+        Channel, Endpoint, Server,
+        server::{Connected, TcpIncoming},
+    },
 };
 use tonic_health::{
     ServingStatus,
@@ -123,8 +132,28 @@ impl Frontend {
     where
         F: Future<Output = ()>,
     {
-        let routes = services(&self.backend).await.into_routes();
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        self.serve_with_incoming(incoming, shutdown).await
+    }
+
+    /// Serves the connections `incoming` yields (e.g. `tonic_authz::tls::TlsAcceptor::incoming`
+    /// for TLS) until `shutdown` completes, then finishes in-flight calls.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the server cannot run on the connections.
+    pub async fn serve_with_incoming<I, IO, IE, F>(
+        self,
+        incoming: I,
+        shutdown: F,
+    ) -> Result<(), tonic::transport::Error>
+    where
+        I: Stream<Item = Result<IO, IE>>,
+        IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+        IE: Into<tonic_authz::BoxError>,
+        F: Future<Output = ()>,
+    {
+        let routes = services(&self.backend).await.into_routes();
         match self.authz {
             Some(layer) => {
                 Server::builder()
