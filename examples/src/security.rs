@@ -153,7 +153,12 @@ mod tests {
         assert_eq!(rule.field, CertificateField::Uri);
         assert_eq!(rule.value, "spiffe://example/ns/a");
         assert_eq!(rule.permissions, ["a:write", "b:read"]);
-        for bad in ["commonName", "commonName=x", "commonName==a:read", "color=x=a:read"] {
+        for bad in [
+            "commonName",
+            "commonName=x",
+            "commonName==a:read",
+            "color=x=a:read",
+        ] {
             assert!(parse_certificate_rule(bad).is_err(), "{bad}");
         }
     }

@@ -74,8 +74,8 @@ async fn interrupt(mut child: Child) {
 }
 
 #[tokio::test]
-async fn default_flags_deny_namespace_calls_without_claims() {
-    let (child, url) = spawn(&[]).await;
+async fn the_default_authorizer_without_a_claim_mapper_denies_namespace_calls() {
+    let (child, url) = spawn(&["--authorizer", "default"]).await;
     let status = describe(&url, "default").await.expect_err("no claims");
     assert_eq!(status.code(), Code::PermissionDenied);
     assert_eq!(status.message(), "Request unauthorized.");
@@ -106,6 +106,12 @@ async fn bad_flags_are_rejected() {
         &["--authorizer", "bogus"][..],
         &["--no-authz", "--claim-mapper", "noop"][..],
         &["--listen", "not-an-address"][..],
+        &["--tls-cert", "server.pem"][..],
+        &["--require-client-auth"][..],
+        &["--certificate-rule", "color=red=default:read"][..],
+        &["--no-authz", "--jwks-uri", "http://127.0.0.1:1/jwks.json"][..],
+        &["token"][..],
+        &["token", "--permission", "default:read", "--ttl", "soon"][..],
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_frontend"))
             .args(args)

@@ -1,24 +1,60 @@
 //! `frontend`: a Temporal-style Frontend on the real Temporal API, secured by `tonic-authz`.
 //!
 //! It serves `WorkflowService`, `OperatorService` and gRPC health over an in-memory backend,
-//! with every call going through the authorization layer unless `--no-authz` is given, so the
-//! `temporal` CLI and the SDKs can be pointed at it to see the layer at work:
+//! every call going through the authorization layer, so the `temporal` CLI and the SDKs can be
+//! pointed at it to see the layer at work. With no security flags it starts in dev mode
+//! (mutual TLS, JWTs from an in-process issuer, Temporal's default authorizer) and prints how
+//! to connect:
 //!
 //! ```text
-//! cargo run -p tonic-authz-examples --bin frontend -- --claim-mapper noop
-//! temporal operator namespace describe -n default --address 127.0.0.1:7233
+//! cargo run -p tonic-authz-examples --bin frontend
+//! cargo run -p tonic-authz-examples --bin frontend -- token --permission default:read --ttl 1h
 //! ```
 //!
 //! Logs go to stderr, filtered by `RUST_LOG` (default `info`). Ctrl-C stops it after in-flight
 //! calls finish.
 
-use std::{net::SocketAddr, process::ExitCode};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
-use tonic_authz::{AuthzLayer, DefaultAuthorizer, NoopAuthorizer, NoopClaimMapper};
-use tonic_authz_examples::{Backend, BackendConfig, Frontend};
+use tonic_authz::{
+    CertificateRule,
+    tls::{GroupTls, TlsAcceptor},
+};
+use tonic_authz_examples::{
+    Backend, BackendConfig, Frontend,
+    dev::{DevDir, DevSetup, JwksServer, SigningKey, TokenRequest, guide},
+    security::{AuthorizerKind, ClaimMapperKind, SecuritySettings, parse_certificate_rule},
+};
 use tracing_subscriber::EnvFilter;
+
+const DEV_MODE_HELP: &str = "\
+Dev mode:
+  Without any of --authorizer, --claim-mapper, --no-authz, --tls-cert, --tls-key,
+  --tls-client-ca, --require-client-auth, --jwks-uri, --audience, --issuer or
+  --certificate-rule, the frontend starts in dev mode: mutual TLS with a dev CA, JWTs
+  signed by a dev key served from an in-process JWKS issuer, and Temporal's default
+  authorizer. Certificates and the signing key live in the dev directory (--dev-dir,
+  default target/tonic-authz-dev under the workspace) and are reused on the next start.
+  --listen and --namespace work in both modes. Any of the flags above turns dev mode off
+  and configures exactly what is given (no TLS unless --tls-cert/--tls-key).";
+
+/// A Temporal-style Frontend secured by tonic-authz.
+#[derive(Debug, Parser)]
+#[command(version, after_help = DEV_MODE_HELP, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Mints a dev token signed with the dev key and prints it (nothing else).
+    Token(TokenArgs),
+}
 
 /// Which authorizer decides.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -32,46 +68,142 @@ enum AuthorizerChoice {
 /// Where claims come from.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ClaimMapperChoice {
+    /// From credentials: JWTs (--jwks-uri) and/or client certificates (--certificate-rule).
+    Default,
     /// Everyone is system admin, no credentials needed.
     Noop,
     /// No claim mapper: claims are always absent.
     None,
 }
 
-/// A Temporal-style Frontend secured by tonic-authz.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Args {
+#[derive(Debug, Args)]
+struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7233")]
     listen: SocketAddr,
     /// A namespace to register at start (repeatable); `default` always exists.
     #[arg(long = "namespace", value_name = "NAME")]
     namespaces: Vec<String>,
-    /// The authorizer.
-    #[arg(long, value_enum, default_value = "default")]
-    authorizer: AuthorizerChoice,
-    /// The claim mapper.
-    #[arg(long, value_enum, default_value = "none")]
-    claim_mapper: ClaimMapperChoice,
+    /// The authorizer [default: default].
+    #[arg(long, value_enum)]
+    authorizer: Option<AuthorizerChoice>,
+    /// The claim mapper [default: `default` with --jwks-uri or --certificate-rule, else none].
+    #[arg(long, value_enum)]
+    claim_mapper: Option<ClaimMapperChoice>,
     /// Serve without the authorization layer at all.
-    #[arg(long, conflicts_with_all = ["authorizer", "claim_mapper"])]
+    #[arg(long, conflicts_with_all = ["authorizer", "claim_mapper", "jwks_uri", "certificate_rules"])]
     no_authz: bool,
+    /// Serve TLS with this PEM certificate chain.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A PEM CA client certificates may chain to (repeatable).
+    #[arg(long = "tls-client-ca", value_name = "FILE", requires = "tls_key")]
+    tls_client_cas: Vec<PathBuf>,
+    /// Refuse connections without a client certificate from a --tls-client-ca.
+    #[arg(long, requires = "tls_client_cas")]
+    require_client_auth: bool,
+    /// A JWK Set URI (http, https or file) whose keys sign accepted tokens (repeatable).
+    #[arg(long = "jwks-uri", value_name = "URI")]
+    jwks_uri: Vec<String>,
+    /// The audience tokens must carry [default: not checked].
+    #[arg(long, requires = "jwks_uri")]
+    audience: Option<String>,
+    /// The issuer tokens must carry [default: not checked].
+    #[arg(long, requires = "jwks_uri")]
+    issuer: Option<String>,
+    /// Grants certificate callers roles: FIELD=VALUE=PERMISSION[,PERMISSION...], FIELD one of
+    /// commonName, organization, organizationalUnit, dnsName, uri; VALUE may end with `*`
+    /// (repeatable). Example: commonName=ops-admin=temporal-system:admin
+    #[arg(long = "certificate-rule", value_name = "RULE", value_parser = parse_certificate_rule)]
+    certificate_rules: Vec<CertificateRule>,
+    /// The dev mode directory [default: target/tonic-authz-dev under the workspace].
+    #[arg(long, value_name = "DIR")]
+    dev_dir: Option<PathBuf>,
 }
 
-fn authz_layer(args: &Args) -> AuthzLayer {
-    // Only registered namespaces become metric labels; callers cannot grow the label set.
-    let known = std::iter::once("default".to_owned()).chain(args.namespaces.iter().cloned());
-    let builder = AuthzLayer::builder().known_namespaces(known);
-    let builder = match args.authorizer {
-        AuthorizerChoice::Default => builder.authorizer(DefaultAuthorizer::new()),
-        AuthorizerChoice::Noop => builder.authorizer(NoopAuthorizer),
-    };
-    match args.claim_mapper {
-        ClaimMapperChoice::Noop => builder.claim_mapper(NoopClaimMapper),
-        ClaimMapperChoice::None => builder,
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// A permission NAMESPACE:ROLE, ROLE one of read, write, admin, worker; `temporal-system`
+    /// as namespace is system-wide (repeatable, at least one).
+    #[arg(long = "permission", value_name = "PERMISSION", required = true)]
+    permissions: Vec<String>,
+    /// Time to expiry, e.g. 30m, 1h, 7d.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+    /// The token's subject (`sub`).
+    #[arg(long, default_value = "dev-user")]
+    subject: String,
+    /// The dev mode directory holding the signing key [default: target/tonic-authz-dev under
+    /// the workspace].
+    #[arg(long, value_name = "DIR")]
+    dev_dir: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// Dev mode is on when no flag configures security (see `DEV_MODE_HELP`).
+    fn dev_mode(&self) -> bool {
+        self.authorizer.is_none()
+            && self.claim_mapper.is_none()
+            && !self.no_authz
+            && self.tls_cert.is_none()
+            && self.tls_key.is_none()
+            && self.tls_client_cas.is_empty()
+            && !self.require_client_auth
+            && self.jwks_uri.is_empty()
+            && self.audience.is_none()
+            && self.issuer.is_none()
+            && self.certificate_rules.is_empty()
     }
-    .build()
+
+    /// Every namespace served: `default` and the `--namespace` ones.
+    fn all_namespaces(&self) -> Vec<String> {
+        let mut all = vec!["default".to_owned()];
+        for namespace in &self.namespaces {
+            if !all.contains(namespace) {
+                all.push(namespace.clone());
+            }
+        }
+        all
+    }
+
+    fn security_settings(&self) -> SecuritySettings {
+        let mut settings = SecuritySettings::default();
+        settings.authorizer = match self.authorizer {
+            Some(AuthorizerChoice::Noop) => AuthorizerKind::Noop,
+            Some(AuthorizerChoice::Default) | None => AuthorizerKind::Default,
+        };
+        let has_credentials = !self.jwks_uri.is_empty() || !self.certificate_rules.is_empty();
+        settings.claim_mapper = match self.claim_mapper {
+            Some(ClaimMapperChoice::Default) => ClaimMapperKind::Credentials,
+            Some(ClaimMapperChoice::Noop) => ClaimMapperKind::Noop,
+            Some(ClaimMapperChoice::None) => ClaimMapperKind::None,
+            None if has_credentials => ClaimMapperKind::Credentials,
+            None => ClaimMapperKind::None,
+        };
+        settings.jwks_uris = self.jwks_uri.clone();
+        settings.audience = self.audience.clone();
+        settings.issuer = self.issuer.clone();
+        settings.certificate_rules = self.certificate_rules.clone();
+        settings.known_namespaces = self.all_namespaces();
+        settings
+    }
+
+    fn tls_group(&self) -> Option<GroupTls> {
+        let (cert, key) = (self.tls_cert.as_ref()?, self.tls_key.as_ref()?);
+        let mut group = GroupTls::default();
+        group.server.cert_file = cert.display().to_string();
+        group.server.key_file = key.display().to_string();
+        group.server.client_ca_files = self
+            .tls_client_cas
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        group.server.require_client_auth = self.require_client_auth;
+        Some(group)
+    }
 }
 
 async fn shutdown_signal() {
@@ -85,45 +217,123 @@ async fn shutdown_signal() {
     }
 }
 
+/// Prints a line to stdout. A closed stdout (the reader went away) must not stop the server,
+/// so write errors are ignored rather than panicking as `println!` would.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
+/// A start-up failure: the message for stderr.
+type Failure = String;
+
+fn mint(args: &TokenArgs) -> Result<String, Failure> {
+    let dir = args
+        .dev_dir
+        .clone()
+        .map_or_else(DevDir::default_location, DevDir::new);
+    let key = SigningKey::load_or_create(&dir).map_err(|e| e.to_string())?;
+    key.mint(&TokenRequest::new(
+        args.subject.clone(),
+        args.permissions.iter().cloned(),
+        args.ttl,
+    ))
+    .map_err(|e| e.to_string())
+}
+
+/// Runs the server as configured: dev mode or the explicit flags.
+async fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let namespaces = args.all_namespaces();
+    let mut config = BackendConfig::default();
+    for namespace in namespaces.iter().filter(|n| *n != "default") {
+        config = config.with_namespace(namespace.clone());
+    }
+    let frontend = Frontend::new(Backend::new(config));
+
+    // Dev mode's pieces live until the server stops.
+    let mut dev = None;
+    let (frontend, tls) = if args.dev_mode() {
+        let dir = args
+            .dev_dir
+            .clone()
+            .map_or_else(DevDir::default_location, DevDir::new);
+        let setup = DevSetup::prepare(dir).map_err(|e| format!("dev mode: {e}"))?;
+        let jwks = JwksServer::bind_loopback(&setup.signing_key().jwks())
+            .await
+            .map_err(|e| format!("dev mode: cannot start the JWKS issuer: {e}"))?;
+        let layer = setup
+            .security_settings(jwks.uri(), &namespaces)
+            .layer()
+            .await
+            .map_err(|e| e.to_string())?;
+        let tls = setup.tls_group();
+        dev = Some((setup, jwks));
+        (frontend.with_authz(layer), Some(tls))
+    } else {
+        if args.dev_dir.is_some() {
+            return Err("--dev-dir only applies in dev mode (see --help)".to_owned());
+        }
+        let frontend = if args.no_authz {
+            tracing::warn!("serving without authorization: every call is allowed");
+            frontend
+        } else {
+            let layer = args
+                .security_settings()
+                .layer()
+                .await
+                .map_err(|e| e.to_string())?;
+            frontend.with_authz(layer)
+        };
+        (frontend, args.tls_group())
+    };
+    let acceptor = match &tls {
+        Some(group) => Some(TlsAcceptor::new(group).map_err(|e| format!("tls: {e}"))?),
+        None => None,
+    };
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().unwrap_or(args.listen);
+    say(&format!("listening on {addr}"));
+    if let Some((setup, jwks)) = &dev {
+        let tokens = setup.ready_made_tokens().map_err(|e| e.to_string())?;
+        say(&guide(addr, setup, &jwks.uri(), &tokens, &namespaces));
+    }
+    tracing::info!(
+        %addr,
+        dev_mode = dev.is_some(),
+        tls = acceptor.is_some(),
+        authz = !args.no_authz,
+        "frontend started"
+    );
+    let served = match acceptor {
+        Some(acceptor) => {
+            frontend
+                .serve_with_incoming(acceptor.incoming(listener), shutdown_signal())
+                .await
+        }
+        None => frontend.serve(listener, shutdown_signal()).await,
+    };
+    served.map_err(|e| format!("server failed: {e}"))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
-
-    let mut config = BackendConfig::default();
-    for namespace in &args.namespaces {
-        config = config.with_namespace(namespace.clone());
-    }
-    let mut frontend = Frontend::new(Backend::new(config));
-    if args.no_authz {
-        tracing::warn!("serving without authorization: every call is allowed");
-    } else {
-        frontend = frontend.with_authz(authz_layer(&args));
-    }
-
-    let listener = match TcpListener::bind(args.listen).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("frontend: cannot listen on {}: {error}", args.listen);
-            return ExitCode::FAILURE;
-        }
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Token(args)) => mint(&args).map(|token| println!("{token}")),
+        None => serve(cli.serve).await,
     };
-    let addr = listener.local_addr().unwrap_or(args.listen);
-    println!("listening on {addr}");
-    tracing::info!(
-        %addr,
-        authorizer = ?args.authorizer,
-        claim_mapper = ?args.claim_mapper,
-        authz = !args.no_authz,
-        "frontend started"
-    );
-    match frontend.serve(listener, shutdown_signal()).await {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("frontend: server failed: {error}");
+        Err(message) => {
+            eprintln!("frontend: {message}");
             ExitCode::FAILURE
         }
     }

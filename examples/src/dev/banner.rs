@@ -37,7 +37,10 @@ pub fn guide(
         out,
         "\ntonic-authz dev Frontend: mutual TLS + JWT + Temporal's default authorizer"
     );
-    let _ = writeln!(out, "  address        {address} (TLS server name: localhost)");
+    let _ = writeln!(
+        out,
+        "  address        {address} (TLS server name: localhost)"
+    );
     let _ = writeln!(out, "  namespaces     {}", namespaces.join(", "));
     let _ = writeln!(out, "  dev directory  {}", dir.root().display());
     let _ = writeln!(out, "  CA             {}", dir.ca_cert().display());
@@ -111,6 +114,9 @@ mod tests {
     #[test]
     fn paths_with_spaces_are_quoted() {
         assert_eq!(shell(Path::new("/a/b.pem")), "/a/b.pem");
-        assert_eq!(shell(Path::new("/my dir/it's.pem")), r"'/my dir/it'\''s.pem'");
+        assert_eq!(
+            shell(Path::new("/my dir/it's.pem")),
+            r"'/my dir/it'\''s.pem'"
+        );
     }
 }

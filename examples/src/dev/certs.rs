@@ -108,7 +108,9 @@ fn generate_certificates(dir: &DevDir) -> Result<(), DevError> {
 
     let leaf = |common_name: &str, usage: ExtendedKeyUsagePurpose, sans: Vec<SanType>| {
         let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, common_name);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![usage];
         params.subject_alt_names = sans;
@@ -127,11 +129,24 @@ fn generate_certificates(dir: &DevDir) -> Result<(), DevError> {
             SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         ],
     )?;
-    let client = leaf(CLIENT_COMMON_NAME, ExtendedKeyUsagePurpose::ClientAuth, vec![])?;
-    let admin = leaf(ADMIN_COMMON_NAME, ExtendedKeyUsagePurpose::ClientAuth, vec![])?;
+    let client = leaf(
+        CLIENT_COMMON_NAME,
+        ExtendedKeyUsagePurpose::ClientAuth,
+        vec![],
+    )?;
+    let admin = leaf(
+        ADMIN_COMMON_NAME,
+        ExtendedKeyUsagePurpose::ClientAuth,
+        vec![],
+    )?;
 
     // Keys first, certificates last: an interrupted run leaves no certificate without its key.
-    write_pair(&dir.ca_cert(), &ca_cert.pem(), &dir.ca_key(), &issuer.key().serialize_pem())?;
+    write_pair(
+        &dir.ca_cert(),
+        &ca_cert.pem(),
+        &dir.ca_key(),
+        &issuer.key().serialize_pem(),
+    )?;
     write_pair(&dir.server_cert(), &server.0, &dir.server_key(), &server.1)?;
     write_pair(&dir.client_cert(), &client.0, &dir.client_key(), &client.1)?;
     write_pair(&dir.admin_cert(), &admin.0, &dir.admin_key(), &admin.1)?;
@@ -160,13 +175,22 @@ mod tests {
     fn certificates_are_made_once_then_reused_and_remade_when_a_file_is_missing() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = DevDir::new(tmp.path());
-        assert_eq!(ensure_certificates(&dir).unwrap(), CertificatesOrigin::Generated);
+        assert_eq!(
+            ensure_certificates(&dir).unwrap(),
+            CertificatesOrigin::Generated
+        );
         let first = std::fs::read_to_string(dir.server_cert()).unwrap();
-        assert_eq!(ensure_certificates(&dir).unwrap(), CertificatesOrigin::Reused);
+        assert_eq!(
+            ensure_certificates(&dir).unwrap(),
+            CertificatesOrigin::Reused
+        );
         assert_eq!(std::fs::read_to_string(dir.server_cert()).unwrap(), first);
 
         std::fs::remove_file(dir.client_key()).unwrap();
-        assert_eq!(ensure_certificates(&dir).unwrap(), CertificatesOrigin::Generated);
+        assert_eq!(
+            ensure_certificates(&dir).unwrap(),
+            CertificatesOrigin::Generated
+        );
         assert_ne!(std::fs::read_to_string(dir.server_cert()).unwrap(), first);
     }
 
@@ -191,7 +215,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = DevDir::new(tmp.path());
         ensure_certificates(&dir).unwrap();
-        let mode = std::fs::metadata(dir.server_key()).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.server_key())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

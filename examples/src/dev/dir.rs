@@ -115,7 +115,11 @@ mod tests {
         let dir = DevDir::default_location();
         assert!(dir.root().is_absolute());
         assert!(dir.root().ends_with("target/tonic-authz-dev"));
-        let workspace = dir.root().parent().and_then(Path::parent).unwrap_or(dir.root());
+        let workspace = dir
+            .root()
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(dir.root());
         assert!(workspace.join("Cargo.toml").is_file());
         assert!(workspace.join("examples").is_dir());
         assert_eq!(dir.token("reader"), dir.root().join("tokens/reader.jwt"));

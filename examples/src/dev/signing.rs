@@ -214,7 +214,11 @@ mod tests {
         // A token signed by another key is refused.
         let other = SigningKey::load_or_create(&DevDir::new(tmp.path().join("other"))).unwrap();
         let forged = other
-            .mint(&TokenRequest::new("mallory", ["default:admin"], Duration::from_secs(60)))
+            .mint(&TokenRequest::new(
+                "mallory",
+                ["default:admin"],
+                Duration::from_secs(60),
+            ))
             .unwrap();
         let err = mapper
             .claims_for_token(&format!("Bearer {forged}"), "")
@@ -241,7 +245,13 @@ mod tests {
         let dir = DevDir::new(tmp.path());
         std::fs::write(dir.signing_key(), "garbage").unwrap();
         let err = SigningKey::load_or_create(&dir).unwrap_err();
-        assert!(err.to_string().contains("is not a usable signing key"), "{err}");
-        assert_eq!(std::fs::read_to_string(dir.signing_key()).unwrap(), "garbage");
+        assert!(
+            err.to_string().contains("is not a usable signing key"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.signing_key()).unwrap(),
+            "garbage"
+        );
     }
 }
