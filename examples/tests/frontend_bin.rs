@@ -121,3 +121,48 @@ async fn bad_flags_are_rejected() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
 }
+
+#[tokio::test]
+async fn a_config_file_configures_the_layer() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("frontend.yaml");
+    // The no-op claim mapper makes everyone system admin; the default authorizer still
+    // refuses namespaces that do not exist.
+    std::fs::write(
+        &path,
+        "global:\n  authorization:\n    authorizer: default\n    claimMapper: \"\"\n",
+    )
+    .expect("write config");
+    let (child, url) = spawn(&["--config", path.to_str().expect("utf-8")]).await;
+    describe(&url, "default").await.expect("system admin");
+    interrupt(child).await;
+
+    std::fs::write(
+        &path,
+        "global:\n  authorization:\n    authoriser: default\n",
+    )
+    .expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_frontend"))
+        .args(["--listen", "127.0.0.1:0", "--config"])
+        .arg(&path)
+        .output()
+        .await
+        .expect("frontend runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert!(stderr.contains("frontend.yaml"), "{stderr}");
+    assert!(stderr.contains("authoriser"), "{stderr}");
+
+    // A config excludes the explicit security flags.
+    let output = Command::new(env!("CARGO_BIN_EXE_frontend"))
+        .args([
+            "--config",
+            "x.yaml",
+            "--jwks-uri",
+            "http://127.0.0.1:1/jwks.json",
+        ])
+        .output()
+        .await
+        .expect("frontend runs");
+    assert_eq!(output.status.code(), Some(2));
+}

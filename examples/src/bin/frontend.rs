@@ -11,15 +11,26 @@
 //! cargo run -p tonic-authz-examples --bin frontend -- token --permission default:read --ttl 1h
 //! ```
 //!
+//! `--config FILE` reads a Temporal-shaped YAML file instead (`global.authorization`,
+//! `global.tls`, `services.frontend.rpc`; see `docs/configuration.md`); the explicit flags
+//! (`--tls-cert`, `--jwks-uri`, `--certificate-rule`, `--claim-mapper`, …) configure exactly
+//! what they name.
+//!
 //! Logs go to stderr, filtered by `RUST_LOG` (default `info`). Ctrl-C stops it after in-flight
 //! calls finish.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
+};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
 use tonic_authz::{
-    CertificateRule,
+    AuthzLayer, CertificateRule,
+    config::{Config, FrontendTls},
     tls::{GroupTls, TlsAcceptor},
 };
 use tonic_authz_examples::{
@@ -31,7 +42,7 @@ use tracing_subscriber::EnvFilter;
 
 const DEV_MODE_HELP: &str = "\
 Dev mode:
-  Without any of --authorizer, --claim-mapper, --no-authz, --tls-cert, --tls-key,
+  Without any of --config, --authorizer, --claim-mapper, --no-authz, --tls-cert, --tls-key,
   --tls-client-ca, --require-client-auth, --jwks-uri, --audience, --issuer or
   --certificate-rule, the frontend starts in dev mode: mutual TLS with a dev CA, JWTs
   signed by a dev key served from an in-process JWKS issuer, and Temporal's default
@@ -78,9 +89,16 @@ enum ClaimMapperChoice {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7233")]
-    listen: SocketAddr,
+    /// A Temporal-shaped YAML configuration (global.authorization, global.tls,
+    /// services.frontend.rpc); excludes the other security flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "authorizer", "claim_mapper", "no_authz", "tls_cert", "tls_key", "tls_client_cas",
+        "require_client_auth", "jwks_uri", "audience", "issuer", "certificate_rules", "dev_dir",
+    ])]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7233, or the config's services.frontend.rpc].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// A namespace to register at start (repeatable); `default` always exists.
     #[arg(long = "namespace", value_name = "NAME")]
     namespaces: Vec<String>,
@@ -145,7 +163,8 @@ struct TokenArgs {
 impl ServeArgs {
     /// Dev mode is on when no flag configures security (see `DEV_MODE_HELP`).
     fn dev_mode(&self) -> bool {
-        self.authorizer.is_none()
+        self.config.is_none()
+            && self.authorizer.is_none()
             && self.claim_mapper.is_none()
             && !self.no_authz
             && self.tls_cert.is_none()
@@ -242,7 +261,100 @@ fn mint(args: &TokenArgs) -> Result<String, Failure> {
     .map_err(|e| e.to_string())
 }
 
-/// Runs the server as configured: dev mode or the explicit flags.
+/// What the chosen mode runs: the Frontend, its TLS and address, and what must stay alive
+/// while it serves.
+struct Plan {
+    frontend: Frontend,
+    acceptor: Option<TlsAcceptor>,
+    listen: SocketAddr,
+    dev: Option<(DevSetup, JwksServer)>,
+    /// Certificate reload and expiry checks from `--config`.
+    _config_tls: Option<FrontendTls>,
+}
+
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 7233);
+
+/// Dev mode: certificates, signing key and JWKS issuer from the dev directory.
+async fn dev_plan(args: &ServeArgs, frontend: Frontend) -> Result<Plan, Failure> {
+    let dir = args
+        .dev_dir
+        .clone()
+        .map_or_else(DevDir::default_location, DevDir::new);
+    let setup = DevSetup::prepare(dir).map_err(|e| format!("dev mode: {e}"))?;
+    let jwks = JwksServer::bind_loopback(&setup.signing_key().jwks())
+        .await
+        .map_err(|e| format!("dev mode: cannot start the JWKS issuer: {e}"))?;
+    let layer = setup
+        .security_settings(jwks.uri(), &args.all_namespaces())
+        .layer()
+        .await
+        .map_err(|e| e.to_string())?;
+    let acceptor = TlsAcceptor::new(&setup.tls_group()).map_err(|e| format!("tls: {e}"))?;
+    Ok(Plan {
+        frontend: frontend.with_authz(layer),
+        acceptor: Some(acceptor),
+        listen: args.listen.unwrap_or(DEFAULT_LISTEN),
+        dev: Some((setup, jwks)),
+        _config_tls: None,
+    })
+}
+
+/// `--config FILE`: everything from the Temporal-shaped file.
+async fn config_plan(args: &ServeArgs, path: &Path, frontend: Frontend) -> Result<Plan, Failure> {
+    let config = Config::load_file(path).map_err(|e| e.to_string())?;
+    let layer = AuthzLayer::from_config(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tls = config.frontend_tls().map_err(|e| e.to_string())?;
+    let listen = match args.listen {
+        Some(listen) => listen,
+        None => config
+            .services
+            .frontend
+            .rpc
+            .listen_addr()
+            .map_err(|e| e.to_string())?,
+    };
+    Ok(Plan {
+        frontend: frontend.with_authz(layer),
+        acceptor: tls.as_ref().map(|t| t.acceptor().clone()),
+        listen,
+        dev: None,
+        _config_tls: tls,
+    })
+}
+
+/// The explicit flags: exactly what they name.
+async fn flags_plan(args: &ServeArgs, frontend: Frontend) -> Result<Plan, Failure> {
+    if args.dev_dir.is_some() {
+        return Err("--dev-dir only applies in dev mode (see --help)".to_owned());
+    }
+    let frontend = if args.no_authz {
+        tracing::warn!("serving without authorization: every call is allowed");
+        frontend
+    } else {
+        let layer = args
+            .security_settings()
+            .layer()
+            .await
+            .map_err(|e| e.to_string())?;
+        frontend.with_authz(layer)
+    };
+    let acceptor = match args.tls_group() {
+        Some(group) => Some(TlsAcceptor::new(&group).map_err(|e| format!("tls: {e}"))?),
+        None => None,
+    };
+    Ok(Plan {
+        frontend,
+        acceptor,
+        listen: args.listen.unwrap_or(DEFAULT_LISTEN),
+        dev: None,
+        _config_tls: None,
+    })
+}
+
+/// Runs the server as configured: dev mode, a config file or the explicit flags.
 async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let namespaces = args.all_namespaces();
     let mut config = BackendConfig::default();
@@ -250,71 +362,38 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         config = config.with_namespace(namespace.clone());
     }
     let frontend = Frontend::new(Backend::new(config));
-
-    // Dev mode's pieces live until the server stops.
-    let mut dev = None;
-    let (frontend, tls) = if args.dev_mode() {
-        let dir = args
-            .dev_dir
-            .clone()
-            .map_or_else(DevDir::default_location, DevDir::new);
-        let setup = DevSetup::prepare(dir).map_err(|e| format!("dev mode: {e}"))?;
-        let jwks = JwksServer::bind_loopback(&setup.signing_key().jwks())
-            .await
-            .map_err(|e| format!("dev mode: cannot start the JWKS issuer: {e}"))?;
-        let layer = setup
-            .security_settings(jwks.uri(), &namespaces)
-            .layer()
-            .await
-            .map_err(|e| e.to_string())?;
-        let tls = setup.tls_group();
-        dev = Some((setup, jwks));
-        (frontend.with_authz(layer), Some(tls))
+    let plan = if let Some(path) = &args.config {
+        config_plan(&args, path, frontend).await?
+    } else if args.dev_mode() {
+        dev_plan(&args, frontend).await?
     } else {
-        if args.dev_dir.is_some() {
-            return Err("--dev-dir only applies in dev mode (see --help)".to_owned());
-        }
-        let frontend = if args.no_authz {
-            tracing::warn!("serving without authorization: every call is allowed");
-            frontend
-        } else {
-            let layer = args
-                .security_settings()
-                .layer()
-                .await
-                .map_err(|e| e.to_string())?;
-            frontend.with_authz(layer)
-        };
-        (frontend, args.tls_group())
-    };
-    let acceptor = match &tls {
-        Some(group) => Some(TlsAcceptor::new(group).map_err(|e| format!("tls: {e}"))?),
-        None => None,
+        flags_plan(&args, frontend).await?
     };
 
-    let listener = TcpListener::bind(args.listen)
+    let listener = TcpListener::bind(plan.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr().unwrap_or(args.listen);
+        .map_err(|e| format!("cannot listen on {}: {e}", plan.listen))?;
+    let addr = listener.local_addr().unwrap_or(plan.listen);
     say(&format!("listening on {addr}"));
-    if let Some((setup, jwks)) = &dev {
+    if let Some((setup, jwks)) = &plan.dev {
         let tokens = setup.ready_made_tokens().map_err(|e| e.to_string())?;
         say(&guide(addr, setup, &jwks.uri(), &tokens, &namespaces));
     }
     tracing::info!(
         %addr,
-        dev_mode = dev.is_some(),
-        tls = acceptor.is_some(),
+        dev_mode = plan.dev.is_some(),
+        config = ?args.config,
+        tls = plan.acceptor.is_some(),
         authz = !args.no_authz,
         "frontend started"
     );
-    let served = match acceptor {
+    let served = match &plan.acceptor {
         Some(acceptor) => {
-            frontend
+            plan.frontend
                 .serve_with_incoming(acceptor.incoming(listener), shutdown_signal())
                 .await
         }
-        None => frontend.serve(listener, shutdown_signal()).await,
+        None => plan.frontend.serve(listener, shutdown_signal()).await,
     };
     served.map_err(|e| format!("server failed: {e}"))
 }
