@@ -8,6 +8,7 @@
 //! listener.
 
 pub mod backend;
+pub mod demo;
 pub mod dev;
 pub mod security;
 pub mod server;

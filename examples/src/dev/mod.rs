@@ -103,16 +103,17 @@ impl DevSetup {
     /// JWTs from the dev issuer at `jwks_uri`, plus the admin certificate as system admin,
     /// decided by Temporal's default authorizer.
     pub fn security_settings(&self, jwks_uri: String, namespaces: &[String]) -> SecuritySettings {
-        let mut settings = SecuritySettings::default();
-        settings.jwks_uris = vec![jwks_uri];
-        settings.issuer = Some(DEV_ISSUER.to_owned());
-        settings.certificate_rules = vec![CertificateRule::new(
-            CertificateField::CommonName,
-            ADMIN_COMMON_NAME,
-            [format!("{SYSTEM_NAMESPACE}:admin")],
-        )];
-        settings.known_namespaces = namespaces.to_vec();
-        settings
+        SecuritySettings {
+            jwks_uris: vec![jwks_uri],
+            issuer: Some(DEV_ISSUER.to_owned()),
+            certificate_rules: vec![CertificateRule::new(
+                CertificateField::CommonName,
+                ADMIN_COMMON_NAME,
+                [format!("{SYSTEM_NAMESPACE}:admin")],
+            )],
+            known_namespaces: namespaces.to_vec(),
+            ..SecuritySettings::default()
+        }
     }
 
     /// Mints the system admin, `default` writer and `default` reader tokens (valid for
