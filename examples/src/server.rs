@@ -4,7 +4,7 @@
 //! The `frontend` binary and the end-to-end tests both start the server through here, so what
 //! the tests check is what the binary runs.
 
-use std::{future::Future, io, net::SocketAddr};
+use std::{future::Future, io, net::SocketAddr, sync::Arc};
 
 use tokio::{
     io::{AsyncRead, AsyncWrite},
@@ -27,7 +27,7 @@ use tonic_health::{
     server::{HealthReporter, HealthService},
 };
 
-use tonic_authz::AuthzLayer;
+use tonic_authz::{AuthzLayer, config::FrontendTls};
 
 use crate::{
     backend::Backend,
@@ -90,11 +90,12 @@ pub async fn services(backend: &Backend) -> Services {
     }
 }
 
-/// A Frontend: a backend and how calls are authorized.
+/// A Frontend: a backend, how calls are authorized, and optionally TLS.
 #[derive(Clone, Debug)]
 pub struct Frontend {
     backend: Backend,
     authz: Option<AuthzLayer>,
+    tls: Option<Arc<FrontendTls>>,
 }
 
 impl Frontend {
@@ -103,7 +104,17 @@ impl Frontend {
         Frontend {
             backend,
             authz: None,
+            tls: None,
         }
+    }
+
+    /// Serves over TLS (mutual TLS when the configuration requires client certificates), as
+    /// built by [`Config::frontend_tls`](tonic_authz::config::Config::frontend_tls); its
+    /// certificate reload runs as long as the Frontend. Default: plaintext.
+    #[must_use]
+    pub fn with_tls(mut self, tls: FrontendTls) -> Frontend {
+        self.tls = Some(Arc::new(tls));
+        self
     }
 
     /// Puts every call through `layer` before it reaches a service. Default: no layer, every
@@ -132,12 +143,25 @@ impl Frontend {
     where
         F: Future<Output = ()>,
     {
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        self.serve_with_incoming(incoming, shutdown).await
+        let routes = services(&self.backend).await.into_routes();
+        match self.tls {
+            Some(tls) => {
+                let incoming = tls.acceptor().incoming(listener);
+                // `tls` (and its certificate reloader) lives until the server stops.
+                let served = run(self.authz, routes, incoming, shutdown).await;
+                drop(tls);
+                served
+            }
+            None => {
+                let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+                run(self.authz, routes, incoming, shutdown).await
+            }
+        }
     }
 
     /// Serves the connections `incoming` yields (e.g. `tonic_authz::tls::TlsAcceptor::incoming`
-    /// for TLS) until `shutdown` completes, then finishes in-flight calls.
+    /// for TLS built in code) until `shutdown` completes, then finishes in-flight calls. TLS
+    /// set with [`with_tls`](Frontend::with_tls) is not used here: `incoming` decides.
     ///
     /// # Errors
     ///
@@ -150,25 +174,12 @@ impl Frontend {
     where
         I: Stream<Item = Result<IO, IE>>,
         IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+        IO::ConnectInfo: Clone + Send + Sync + 'static,
         IE: Into<tonic_authz::BoxError>,
         F: Future<Output = ()>,
     {
         let routes = services(&self.backend).await.into_routes();
-        match self.authz {
-            Some(layer) => {
-                Server::builder()
-                    .layer(layer)
-                    .add_routes(routes)
-                    .serve_with_incoming_shutdown(incoming, shutdown)
-                    .await
-            }
-            None => {
-                Server::builder()
-                    .add_routes(routes)
-                    .serve_with_incoming_shutdown(incoming, shutdown)
-                    .await
-            }
-        }
+        run(self.authz, routes, incoming, shutdown).await
     }
 
     /// Binds `addr`, then serves in a background task until the returned handle shuts it down.
@@ -191,6 +202,37 @@ impl Frontend {
             stop: Some(stop),
             task,
         })
+    }
+}
+
+/// Serves `routes` on `incoming`, behind `authz` when given.
+async fn run<I, IO, IE, F>(
+    authz: Option<AuthzLayer>,
+    routes: Routes,
+    incoming: I,
+    shutdown: F,
+) -> Result<(), tonic::transport::Error>
+where
+    I: Stream<Item = Result<IO, IE>>,
+    IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+    IO::ConnectInfo: Clone + Send + Sync + 'static,
+    IE: Into<tonic_authz::BoxError>,
+    F: Future<Output = ()>,
+{
+    match authz {
+        Some(layer) => {
+            Server::builder()
+                .layer(layer)
+                .add_routes(routes)
+                .serve_with_incoming_shutdown(incoming, shutdown)
+                .await
+        }
+        None => {
+            Server::builder()
+                .add_routes(routes)
+                .serve_with_incoming_shutdown(incoming, shutdown)
+                .await
+        }
     }
 }
 

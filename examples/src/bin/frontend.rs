@@ -14,7 +14,14 @@
 //! `--config FILE` reads a Temporal-shaped YAML file instead (`global.authorization`,
 //! `global.tls`, `services.frontend.rpc`; see `docs/configuration.md`); the explicit flags
 //! (`--tls-cert`, `--jwks-uri`, `--certificate-rule`, `--claim-mapper`, …) configure exactly
-//! what they name.
+//! what they name. `--metrics-listen ADDR` serves Prometheus metrics of every decision in any
+//! mode:
+//!
+//! ```text
+//! TONIC_AUTHZ_CERT_DIR=... TONIC_AUTHZ_JWKS_URI=... cargo run -p tonic-authz-examples \
+//!     --bin frontend -- --config examples/config/jwt-mtls.yaml --metrics-listen 127.0.0.1:9090
+//! curl -s 127.0.0.1:9090/metrics
+//! ```
 //!
 //! Logs go to stderr, filtered by `RUST_LOG` (default `info`). Ctrl-C stops it after in-flight
 //! calls finish.
@@ -30,7 +37,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
 use tonic_authz::{
     AuthzLayer, CertificateRule,
-    config::{Config, FrontendTls},
+    config::Config,
     tls::{GroupTls, TlsAcceptor},
 };
 use tonic_authz_examples::{
@@ -99,6 +106,9 @@ struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:7233, or the config's services.frontend.rpc].
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Serve Prometheus metrics (every authorization decision) on this address, at `/metrics`.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     /// A namespace to register at start (repeatable); `default` always exists.
     #[arg(long = "namespace", value_name = "NAME")]
     namespaces: Vec<String>,
@@ -261,15 +271,14 @@ fn mint(args: &TokenArgs) -> Result<String, Failure> {
     .map_err(|e| e.to_string())
 }
 
-/// What the chosen mode runs: the Frontend, its TLS and address, and what must stay alive
-/// while it serves.
+/// What the chosen mode runs: the Frontend, the TLS acceptor of dev mode and the explicit
+/// flags (a config's TLS is inside the Frontend), the address, and dev mode's parts that must
+/// stay alive while it serves.
 struct Plan {
     frontend: Frontend,
     acceptor: Option<TlsAcceptor>,
     listen: SocketAddr,
     dev: Option<(DevSetup, JwksServer)>,
-    /// Certificate reload and expiry checks from `--config`.
-    _config_tls: Option<FrontendTls>,
 }
 
 const DEFAULT_LISTEN: SocketAddr =
@@ -296,7 +305,6 @@ async fn dev_plan(args: &ServeArgs, frontend: Frontend) -> Result<Plan, Failure>
         acceptor: Some(acceptor),
         listen: args.listen.unwrap_or(DEFAULT_LISTEN),
         dev: Some((setup, jwks)),
-        _config_tls: None,
     })
 }
 
@@ -306,7 +314,14 @@ async fn config_plan(args: &ServeArgs, path: &Path, frontend: Frontend) -> Resul
     let layer = AuthzLayer::from_config(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let tls = config.frontend_tls().map_err(|e| e.to_string())?;
+    let mut frontend = frontend.with_authz(layer);
+    // The Frontend keeps the TLS (and its certificate reload) while it serves.
+    match config.frontend_tls().map_err(|e| e.to_string())? {
+        Some(tls) => frontend = frontend.with_tls(tls),
+        None => tracing::warn!(
+            "global.tls.frontend has no server key: serving plaintext, tokens travel in clear"
+        ),
+    }
     let listen = match args.listen {
         Some(listen) => listen,
         None => config
@@ -317,11 +332,10 @@ async fn config_plan(args: &ServeArgs, path: &Path, frontend: Frontend) -> Resul
             .map_err(|e| e.to_string())?,
     };
     Ok(Plan {
-        frontend: frontend.with_authz(layer),
-        acceptor: tls.as_ref().map(|t| t.acceptor().clone()),
+        frontend,
+        acceptor: None,
         listen,
         dev: None,
-        _config_tls: tls,
     })
 }
 
@@ -350,12 +364,18 @@ async fn flags_plan(args: &ServeArgs, frontend: Frontend) -> Result<Plan, Failur
         acceptor,
         listen: args.listen.unwrap_or(DEFAULT_LISTEN),
         dev: None,
-        _config_tls: None,
     })
 }
 
 /// Runs the server as configured: dev mode, a config file or the explicit flags.
 async fn serve(args: ServeArgs) -> Result<(), Failure> {
+    if let Some(addr) = args.metrics_listen {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+        tracing::info!(%addr, "metrics at http://{addr}/metrics");
+    }
     let namespaces = args.all_namespaces();
     let mut config = BackendConfig::default();
     for namespace in namespaces.iter().filter(|n| *n != "default") {
@@ -383,7 +403,6 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         %addr,
         dev_mode = plan.dev.is_some(),
         config = ?args.config,
-        tls = plan.acceptor.is_some(),
         authz = !args.no_authz,
         "frontend started"
     );
