@@ -72,6 +72,8 @@ mod claims;
 pub mod config;
 mod error;
 mod future;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod layer;
 mod target;

@@ -944,6 +944,17 @@ async fn truncated_or_missing_frame_is_invalid_argument() {
     assert_eq!(s.code(), tonic::Code::InvalidArgument);
     assert_eq!(s.message(), "missing request message");
 
+    // An empty body is missing whether it came as no DATA frame, empty DATA frames, or
+    // trailers alone.
+    for body in [
+        chunked_body_by(&[], &[0, 0], None),
+        chunked_body(&[], 1, Some(trailers())),
+    ] {
+        let s = refused(request(DESCRIBE_NAMESPACE, body), 1 << 20).await;
+        assert_eq!(s.code(), tonic::Code::InvalidArgument);
+        assert_eq!(s.message(), "missing request message");
+    }
+
     // A compressed flag without grpc-encoding.
     let body = frame_with_flag(1, &temporal_request(TN));
     let s = refused(

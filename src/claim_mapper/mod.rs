@@ -18,7 +18,7 @@
 
 mod certificate;
 mod combined;
-mod jwt;
+pub(crate) mod jwt;
 
 pub use certificate::{
     CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,

@@ -20,7 +20,7 @@
 
 mod algorithm;
 mod fetch;
-mod jwk;
+pub(crate) mod jwk;
 mod jwks;
 mod key;
 mod static_keys;

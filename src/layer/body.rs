@@ -97,13 +97,7 @@ pub(crate) async fn read_first_message(
             }
         }
         match body.frame().await {
-            None => {
-                return Err(if consumed.is_empty() {
-                    Status::invalid_argument("missing request message")
-                } else {
-                    Status::invalid_argument("request message is truncated")
-                });
-            }
+            None => return Err(ended_early(&consumed)),
             Some(Err(status)) => return Err(status),
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => {
@@ -116,11 +110,20 @@ pub(crate) async fn read_first_message(
                     }
                     consumed.push_back(data);
                 }
-                Err(_trailers) => {
-                    return Err(Status::invalid_argument("request message is truncated"));
-                }
+                Err(_trailers) => return Err(ended_early(&consumed)),
             },
         }
+    }
+}
+
+/// The body ended (or its trailers came) before the first message was complete. Bytes, not
+/// frames, decide the wording: an empty DATA frame carries nothing, so the answer must not
+/// depend on whether the client sent one.
+fn ended_early(consumed: &VecDeque<Bytes>) -> Status {
+    if consumed.iter().all(Bytes::is_empty) {
+        Status::invalid_argument("missing request message")
+    } else {
+        Status::invalid_argument("request message is truncated")
     }
 }
 

@@ -23,7 +23,7 @@
 //! # Ok(()) }
 //! ```
 
-mod body;
+pub(crate) mod body;
 mod future;
 mod namespace;
 mod observe;

@@ -326,7 +326,7 @@ fn auth_info(
     let Some(mapper) = &shared.claim_mapper else {
         return Ok(None);
     };
-    let token = first_header(headers, &shared.auth_header)?;
+    let token = single_header(headers, &shared.auth_header)?;
     let (tls_subject, tls_connection) = peer(extensions);
     if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
         return Ok(None);
@@ -341,7 +341,7 @@ fn auth_info(
         auth_token: token,
         tls_subject,
         tls_connection,
-        extra_data: first_header(headers, &shared.extra_header)?,
+        extra_data: single_header(headers, &shared.extra_header)?,
         // As Temporal: on streams the audience is asked for only when a token is present.
         audience,
     }))
@@ -358,12 +358,22 @@ async fn map_claims(
     mapper.get_claims(&info).await.map(Some)
 }
 
-/// The first value of a header as text; bytes that are not UTF-8 are refused, never guessed.
-fn first_header(
+/// The value of a credentials header as text. Bytes that are not UTF-8 are refused, never
+/// guessed; so is a header sent more than once, since which copy counts is ambiguous (a proxy
+/// in front may check one and we would use another).
+fn single_header(
     headers: &http::HeaderMap,
     name: &http::HeaderName,
 ) -> Result<String, crate::ClaimsError> {
-    match headers.get(name) {
+    let mut values = headers.get_all(name).iter();
+    let (first, second) = (values.next(), values.next());
+    if second.is_some() {
+        return Err(crate::ClaimsError::new(
+            crate::ClaimsErrorKind::MalformedHeader,
+            format!("header {name} is sent more than once"),
+        ));
+    }
+    match first {
         None => Ok(String::new()),
         Some(v) => std::str::from_utf8(v.as_bytes())
             .map(str::to_owned)

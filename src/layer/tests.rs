@@ -176,3 +176,48 @@ async fn malformed_and_oversized_messages_are_refused() {
     assert_eq!(code(resp), Some(tonic::Code::Unimplemented));
     let _ = DefaultAuthorizer::new();
 }
+
+#[tokio::test]
+async fn a_credentials_header_sent_twice_is_refused_before_the_mapper() {
+    let mapper_calls = Arc::new(AtomicUsize::new(0));
+    let mapper = {
+        let mapper_calls = Arc::clone(&mapper_calls);
+        move |_: &crate::AuthInfo| {
+            mapper_calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, crate::ClaimsError>(Claims::new().with_system(Role::ADMIN)) }
+        }
+    };
+    let inner_calls = Arc::new(AtomicUsize::new(0));
+    let inner = {
+        let inner_calls = Arc::clone(&inner_calls);
+        service_fn(move |_: Request<tonic::body::Body>| {
+            inner_calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, Infallible>(Response::new(tonic::body::Body::empty())) }
+        })
+    };
+    let svc = AuthzLayer::builder()
+        .claim_mapper(mapper)
+        .build()
+        .layer(inner);
+    for header in ["authorization", "authorization-extras"] {
+        let mut req = request(DESCRIBE, frame(b"\x0a\x02tn"));
+        req.headers_mut()
+            .append(header, "Bearer a".parse().expect("header"));
+        req.headers_mut()
+            .append(header, "Bearer b".parse().expect("header"));
+        let resp = svc.clone().oneshot(req).await.expect("infallible");
+        let status = tonic::Status::from_header_map(resp.headers()).expect("status");
+        assert_eq!(status.code(), tonic::Code::PermissionDenied);
+        assert_eq!(status.message(), "Request unauthorized.");
+    }
+    assert_eq!(mapper_calls.load(Ordering::SeqCst), 0);
+    assert_eq!(inner_calls.load(Ordering::SeqCst), 0);
+    // Control: one header reaches the mapper and the service.
+    let mut req = request(DESCRIBE, frame(b"\x0a\x02tn"));
+    req.headers_mut()
+        .append("authorization", "Bearer a".parse().expect("header"));
+    let resp = svc.oneshot(req).await.expect("infallible");
+    assert!(resp.headers().get("grpc-status").is_none());
+    assert_eq!(mapper_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(inner_calls.load(Ordering::SeqCst), 1);
+}

@@ -3,6 +3,9 @@
 
 #![allow(dead_code, unreachable_pub)] // each test file uses a different subset
 
+pub mod raw;
+pub mod tokens;
+
 use std::net::{Ipv4Addr, SocketAddr};
 
 use tonic::transport::Channel;

@@ -19,8 +19,8 @@
 //! ```
 
 mod cache;
-mod parse;
-mod permissions;
+pub(crate) mod parse;
+pub(crate) mod permissions;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -257,6 +257,27 @@ impl JwtClaimMapper {
     }
 }
 
+/// Splits an auth header value `Bearer <jwt>` (scheme case-insensitive, split on the first
+/// space) into the token; `None` for an empty header.
+pub(crate) fn bearer_token(auth_token: &str) -> Result<Option<&str>, ClaimsError> {
+    if auth_token.is_empty() {
+        return Ok(None);
+    }
+    let Some((scheme, jwt)) = auth_token.split_once(' ') else {
+        return Err(ClaimsError::new(
+            ClaimsErrorKind::MalformedHeader,
+            "unexpected authorization token format",
+        ));
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ClaimsError::new(
+            ClaimsErrorKind::MalformedHeader,
+            "unexpected name in authorization token",
+        ));
+    }
+    Ok(Some(jwt))
+}
+
 impl Inner {
     fn now(&self) -> i64 {
         match (self.clock)().duration_since(UNIX_EPOCH) {
@@ -270,21 +291,9 @@ impl Inner {
         auth_token: &str,
         audience: &str,
     ) -> Result<Claims, ClaimsError> {
-        if auth_token.is_empty() {
+        let Some(jwt) = bearer_token(auth_token)? else {
             return Ok(Claims::new().with_auth_type("jwt"));
-        }
-        let Some((scheme, jwt)) = auth_token.split_once(' ') else {
-            return Err(ClaimsError::new(
-                ClaimsErrorKind::MalformedHeader,
-                "unexpected authorization token format",
-            ));
         };
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(ClaimsError::new(
-                ClaimsErrorKind::MalformedHeader,
-                "unexpected name in authorization token",
-            ));
-        }
         let now = self.now();
         let key = self.cache.as_ref().map(|_| cache_key(jwt));
         if let (Some(cache), Some(key)) = (&self.cache, &key)

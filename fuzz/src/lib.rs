@@ -1,0 +1,190 @@
+//! The bodies of the fuzz targets: each takes the fuzzer's bytes, runs one parser of untrusted
+//! input, and panics only when an invariant breaks. Shared with `tests/fuzz_smoke.rs`, which
+//! runs the same bodies on stable over generated inputs.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use prost::Message;
+use tonic_authz::fuzzing;
+
+/// The frame reader and decompression. Byte 0 picks the `grpc-encoding`, the size limit and
+/// whether trailers follow; byte 1 seeds the chunking; the rest is the body. The result must
+/// not depend on the chunking: the same body whole, in the fuzzer's chunks and byte by byte
+/// must give the same message or the same error.
+pub fn frame_reader(data: &[u8]) {
+    let (Some(&mode), Some(&seed)) = (data.first(), data.get(1)) else {
+        return;
+    };
+    let body = &data[2..];
+    let encoding: Option<&[u8]> = match mode & 3 {
+        0 => None,
+        1 => Some(b"identity"),
+        2 => Some(b"gzip"),
+        _ => Some(b"br"),
+    };
+    let limit = [0usize, 16, 1024, 64 * 1024][usize::from((mode >> 2) & 3)];
+    let trailers = mode & 16 != 0;
+
+    let whole = run(&[body], trailers, encoding, limit);
+    // Byte by byte; an empty body as no DATA frame at all.
+    let bytewise: Vec<&[u8]> = body.chunks(1).collect();
+    let chunked = chunks(body, seed);
+    for other in [
+        run(&bytewise, trailers, encoding, limit),
+        run(&chunked, trailers, encoding, limit),
+    ] {
+        match (&whole, &other) {
+            (Ok(a), Ok(b)) => assert_eq!(a.message, b.message, "message depends on chunking"),
+            (Err(a), Err(b)) => assert_eq!(a, b, "error depends on chunking"),
+            _ => panic!("outcome depends on chunking: {whole:?} vs {other:?}"),
+        }
+    }
+    if let Ok(first) = &whole {
+        assert!(first.message.len() <= limit, "message over the limit");
+        assert!(body.starts_with(&first.consumed), "replay is not the body");
+        let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+        assert!(
+            first.consumed.len() >= 5 + len,
+            "replay misses message bytes"
+        );
+        if body[0] == 0 {
+            assert_eq!(first.message, body[5..5 + len], "identity message altered");
+        }
+    }
+}
+
+type Outcome = Result<fuzzing::FirstMessage, (tonic::Code, String)>;
+
+fn run(chunks: &[&[u8]], trailers: bool, encoding: Option<&[u8]>, limit: usize) -> Outcome {
+    match fuzzing::first_message(chunks, trailers, encoding, limit) {
+        Some(outcome) => outcome,
+        None => panic!("the reader did not finish on a ready body"),
+    }
+}
+
+/// `body` split at sizes 0..=15 drawn from a small generator seeded by `seed` (empty HTTP/2
+/// data frames are legal); always at least one chunk.
+fn chunks(body: &[u8], seed: u8) -> Vec<&[u8]> {
+    let mut state = u32::from(seed) | 0x100;
+    let mut out = Vec::new();
+    let mut rest = body;
+    loop {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let size = ((state >> 16) % 16) as usize;
+        let (chunk, tail) = rest.split_at(size.min(rest.len()));
+        out.push(chunk);
+        rest = tail;
+        if rest.is_empty() {
+            return out;
+        }
+    }
+}
+
+macro_rules! namespace_at {
+    ($name:ident, $tag:literal) => {
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct $name {
+            #[prost(string, tag = $tag)]
+            namespace: String,
+        }
+    };
+}
+
+namespace_at!(NamespaceAt1, "1");
+namespace_at!(NamespaceAt2, "2");
+namespace_at!(NamespaceAt16, "16");
+namespace_at!(NamespaceAtMax, "536870911");
+
+/// The namespace scanner against prost: byte 0 picks the field, the rest is the message. Both
+/// fail, or both give the same namespace.
+pub fn namespace_scan(data: &[u8]) {
+    let Some((&pick, msg)) = data.split_first() else {
+        return;
+    };
+    let (field, reference) = match pick & 3 {
+        0 => (1, NamespaceAt1::decode(msg).map(|m| m.namespace)),
+        1 => (2, NamespaceAt2::decode(msg).map(|m| m.namespace)),
+        2 => (16, NamespaceAt16::decode(msg).map(|m| m.namespace)),
+        _ => (
+            (1 << 29) - 1,
+            NamespaceAtMax::decode(msg).map(|m| m.namespace),
+        ),
+    };
+    let scanned = tonic_authz::scan_string_field(msg, field);
+    match (&reference, &scanned) {
+        (Ok(ns), Ok(found)) => assert_eq!(found.unwrap_or(""), ns, "scanner disagrees"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("prost gave {reference:?}, the scanner {scanned:?}"),
+    }
+}
+
+/// The token path up to the signature check. Byte 0 even: the rest is the auth header as
+/// sent. Byte 0 odd: the rest is `header JSON \xff payload JSON \xff signature`, encoded into
+/// a well-formed `Bearer` token so the fuzzer reaches the claim checks quickly. Rejections
+/// never quote the token.
+pub fn token(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let header = if pick & 1 == 0 {
+        match std::str::from_utf8(rest) {
+            Ok(s) => s.to_owned(),
+            Err(_) => return,
+        }
+    } else {
+        let mut parts = rest.splitn(3, |&b| b == 0xff);
+        let segment = |p: Option<&[u8]>| URL_SAFE_NO_PAD.encode(p.unwrap_or_default());
+        let (h, p, s) = (
+            segment(parts.next()),
+            segment(parts.next()),
+            segment(parts.next()),
+        );
+        format!("Bearer {h}.{p}.{s}")
+    };
+    let (audience, issuer) = if pick & 2 == 0 {
+        ("", None)
+    } else {
+        ("temporal", Some("https://issuer.test/"))
+    };
+    match fuzzing::token(&header, 1_800_000_000, audience, issuer) {
+        Ok(_) => {}
+        Err(e) => {
+            let text = format!("{e} {e:?}");
+            let jwt = header.split_once(' ').map_or("", |(_, t)| t);
+            if jwt.len() >= 24 {
+                assert!(!text.contains(jwt), "error quotes the token: {text}");
+            }
+        }
+    }
+}
+
+/// The JWK Set parser: never panics; on success every array element is either a key or
+/// skipped.
+pub fn jwks(data: &[u8]) {
+    if let Ok((keys, skipped)) = fuzzing::jwks(data) {
+        let doc: serde_json::Value = match serde_json::from_slice(data) {
+            Ok(doc) => doc,
+            Err(e) => panic!("parser accepted what serde_json refuses: {e}"),
+        };
+        let elements = doc
+            .get("keys")
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len);
+        assert_eq!(keys + skipped, elements, "keys lost");
+    }
+}
+
+/// The configuration parser (YAML in Temporal's shape, `${NAME}` variables, Go durations):
+/// never panics, and every error can be displayed. Variables resolve from a fixed table, never
+/// from the process environment.
+pub fn config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let loaded = tonic_authz::config::ConfigLoader::new()
+        .env(|name| (name == "TONIC_AUTHZ_JWKS_URI").then(|| "file:///jwks.json".to_owned()))
+        .load_str(text);
+    if let Err(e) = loaded {
+        assert!(!e.to_string().is_empty(), "an error says something");
+    }
+}

@@ -1,0 +1,116 @@
+//! Entry points into the parsers that see untrusted bytes, for the fuzz targets under `fuzz/`
+//! and the smoke tests that run the same bodies on stable. Not part of the public API: no
+//! stability promise, hidden from the docs.
+//!
+//! Each function runs one parser the way the layer runs it and returns what the layer would
+//! act on, so a fuzz target can check invariants (never a panic, bounded output, results
+//! independent of how the body was chunked) rather than only "does not crash".
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http_body::Frame;
+use http_body_util::StreamBody;
+
+use crate::claim_mapper::jwt::permissions::{PermissionFormat, apply_permissions};
+use crate::claim_mapper::jwt::{bearer_token, parse};
+use crate::keys::JwtAlgorithm;
+use crate::keys::jwk::parse_jwks;
+use crate::layer::body::{Encoding, read_first_message};
+use crate::{Claims, ClaimsError, KeyError};
+
+/// What the frame reader made of a body: the decompressed first message and how many body
+/// bytes it consumed (whole HTTP/2 data frames, as the layer replays them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstMessage {
+    /// The first message, decompressed.
+    pub message: Bytes,
+    /// The bytes of every data frame read to get it, concatenated.
+    pub consumed: Bytes,
+}
+
+/// Runs the layer's first-message reader over a body made of `chunks` (one HTTP/2 data frame
+/// each, then trailers when `trailers` is set), with `grpc_encoding` as the header value (none
+/// when absent or not a valid header value) and a `limit` on the message size.
+///
+/// Returns `None` if the reader did not finish on a body whose frames are all ready, which
+/// must never happen; otherwise the reader's result, the error as (code, message).
+pub fn first_message(
+    chunks: &[&[u8]],
+    trailers: bool,
+    grpc_encoding: Option<&[u8]>,
+    limit: usize,
+) -> Option<Result<FirstMessage, (tonic::Code, String)>> {
+    let mut headers = http::HeaderMap::new();
+    if let Some(value) = grpc_encoding.and_then(|v| http::HeaderValue::from_bytes(v).ok()) {
+        headers.insert("grpc-encoding", value);
+    }
+    let encoding = match Encoding::from_headers(&headers) {
+        Ok(e) => e,
+        Err(status) => return Some(Err((status.code(), status.message().to_owned()))),
+    };
+    let mut frames: Vec<Result<Frame<Bytes>, Infallible>> = chunks
+        .iter()
+        .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+        .collect();
+    if trailers {
+        frames.push(Ok(Frame::trailers(http::HeaderMap::new())));
+    }
+    let mut body = tonic::body::Body::new(StreamBody::new(futures_util::stream::iter(frames)));
+    let result = read_first_message(&mut body, encoding, limit).now_or_never()?;
+    Some(
+        result
+            .map(|first| FirstMessage {
+                message: first.message,
+                consumed: first.consumed.iter().flatten().copied().collect(),
+            })
+            .map_err(|status| (status.code(), status.message().to_owned())),
+    )
+}
+
+/// The token path before any key is looked up: the auth header split (`Bearer <jwt>`), the
+/// JWT structure and header checks (every algorithm allowed), then the claim checks that read
+/// the unverified payload (times at `now`, audience `audience`, issuer `issuer`, subject,
+/// permissions). In the layer the payload checks run only after the signature verifies; here
+/// they run on any payload, so the fuzzer reaches them.
+///
+/// # Errors
+/// The [`ClaimsError`] the claim mapper would reject the token with.
+pub fn token(
+    auth_header: &str,
+    now: i64,
+    audience: &str,
+    issuer: Option<&str>,
+) -> Result<Option<Claims>, ClaimsError> {
+    let Some(jwt) = bearer_token(auth_header)? else {
+        return Ok(None);
+    };
+    let token = parse::parse(jwt, &JwtAlgorithm::ALL)?;
+    // The signing input is what the signature covers: the token up to its last dot.
+    debug_assert!(jwt.starts_with(token.signing_input));
+    parse::check_times(&token.payload, now, 0)?;
+    parse::Audience::from_payload(&token.payload).check(audience)?;
+    parse::check_issuer(&token.payload, issuer)?;
+    let subject = parse::subject(&token.payload)?;
+    let mut claims = Claims::new().with_subject(subject).with_auth_type("jwt");
+    let system: HashSet<String> = ["temporal-system".to_owned()].into_iter().collect();
+    apply_permissions(
+        &mut claims,
+        token.payload.get("permissions"),
+        &PermissionFormat::new(None),
+        &system,
+    );
+    Ok(Some(claims))
+}
+
+/// Decodes a JWK Set document as the key providers do; returns how many keys were usable and
+/// how many were skipped.
+///
+/// # Errors
+/// A [`KeyError`] when the document is not a JSON object with a `keys` array.
+pub fn jwks(document: &[u8]) -> Result<(usize, usize), KeyError> {
+    let set = parse_jwks(document, "fuzz")?;
+    Ok((set.keys.len(), set.skipped))
+}
