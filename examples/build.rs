@@ -43,5 +43,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extern_path(".temporal", "::temporalio_protos::protos::temporal")
         .extern_path(".google", "::prost_wkt_types")
         .compile_fds(fds)?;
+
+    compile_demo(&out_dir)?;
+    Ok(())
+}
+
+/// Compiles `proto/demo/v1/demo.proto` (our own multi-tenant demo service) with protox, and
+/// keeps its descriptor set so `any_service` builds the layer's `DescriptorPool` from exactly
+/// the descriptors the code was generated from.
+fn compile_demo(out_dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("no manifest dir")?);
+    let proto_root = manifest.join("../proto");
+    println!("cargo:rerun-if-changed={}", proto_root.display());
+    let fds = protox::compile(["demo/v1/demo.proto"], [&proto_root])?;
+    fs::write(out_dir.join("demo_descriptor_set.bin"), fds.encode_to_vec())?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(fds)?;
     Ok(())
 }

@@ -8,6 +8,9 @@
 //! listener.
 
 pub mod backend;
+pub mod demo;
+pub mod dev;
+pub mod security;
 pub mod server;
 pub mod temporal;
 

@@ -159,6 +159,29 @@ impl Frontend {
         }
     }
 
+    /// Serves the connections `incoming` yields (e.g. `tonic_authz::tls::TlsAcceptor::incoming`
+    /// for TLS built in code) until `shutdown` completes, then finishes in-flight calls. TLS
+    /// set with [`with_tls`](Frontend::with_tls) is not used here: `incoming` decides.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the server cannot run on the connections.
+    pub async fn serve_with_incoming<I, IO, IE, F>(
+        self,
+        incoming: I,
+        shutdown: F,
+    ) -> Result<(), tonic::transport::Error>
+    where
+        I: Stream<Item = Result<IO, IE>>,
+        IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+        IO::ConnectInfo: Clone + Send + Sync + 'static,
+        IE: Into<tonic_authz::BoxError>,
+        F: Future<Output = ()>,
+    {
+        let routes = services(&self.backend).await.into_routes();
+        run(self.authz, routes, incoming, shutdown).await
+    }
+
     /// Binds `addr`, then serves in a background task until the returned handle shuts it down.
     ///
     /// # Errors

@@ -74,8 +74,8 @@ async fn interrupt(mut child: Child) {
 }
 
 #[tokio::test]
-async fn default_flags_deny_namespace_calls_without_claims() {
-    let (child, url) = spawn(&[]).await;
+async fn the_default_authorizer_without_a_claim_mapper_denies_namespace_calls() {
+    let (child, url) = spawn(&["--authorizer", "default"]).await;
     let status = describe(&url, "default").await.expect_err("no claims");
     assert_eq!(status.code(), Code::PermissionDenied);
     assert_eq!(status.message(), "Request unauthorized.");
@@ -106,6 +106,12 @@ async fn bad_flags_are_rejected() {
         &["--authorizer", "bogus"][..],
         &["--no-authz", "--claim-mapper", "noop"][..],
         &["--listen", "not-an-address"][..],
+        &["--tls-cert", "server.pem"][..],
+        &["--require-client-auth"][..],
+        &["--certificate-rule", "color=red=default:read"][..],
+        &["--no-authz", "--jwks-uri", "http://127.0.0.1:1/jwks.json"][..],
+        &["token"][..],
+        &["token", "--permission", "default:read", "--ttl", "soon"][..],
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_frontend"))
             .args(args)
@@ -114,4 +120,49 @@ async fn bad_flags_are_rejected() {
             .expect("frontend runs");
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
+}
+
+#[tokio::test]
+async fn a_config_file_configures_the_layer() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("frontend.yaml");
+    // The no-op claim mapper makes everyone system admin; the default authorizer still
+    // refuses namespaces that do not exist.
+    std::fs::write(
+        &path,
+        "global:\n  authorization:\n    authorizer: default\n    claimMapper: \"\"\n",
+    )
+    .expect("write config");
+    let (child, url) = spawn(&["--config", path.to_str().expect("utf-8")]).await;
+    describe(&url, "default").await.expect("system admin");
+    interrupt(child).await;
+
+    std::fs::write(
+        &path,
+        "global:\n  authorization:\n    authoriser: default\n",
+    )
+    .expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_frontend"))
+        .args(["--listen", "127.0.0.1:0", "--config"])
+        .arg(&path)
+        .output()
+        .await
+        .expect("frontend runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert!(stderr.contains("frontend.yaml"), "{stderr}");
+    assert!(stderr.contains("authoriser"), "{stderr}");
+
+    // A config excludes the explicit security flags.
+    let output = Command::new(env!("CARGO_BIN_EXE_frontend"))
+        .args([
+            "--config",
+            "x.yaml",
+            "--jwks-uri",
+            "http://127.0.0.1:1/jwks.json",
+        ])
+        .output()
+        .await
+        .expect("frontend runs");
+    assert_eq!(output.status.code(), Some(2));
 }

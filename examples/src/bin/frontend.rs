@@ -1,24 +1,21 @@
 //! `frontend`: a Temporal-style Frontend on the real Temporal API, secured by `tonic-authz`.
 //!
 //! It serves `WorkflowService`, `OperatorService` and gRPC health over an in-memory backend,
-//! with every call going through the authorization layer unless `--no-authz` is given, so the
-//! `temporal` CLI and the SDKs can be pointed at it to see the layer at work:
+//! every call going through the authorization layer, so the `temporal` CLI and the SDKs can be
+//! pointed at it to see the layer at work. With no security flags it starts in dev mode
+//! (mutual TLS, JWTs from an in-process issuer, Temporal's default authorizer) and prints how
+//! to connect:
 //!
 //! ```text
-//! cargo run -p tonic-authz-examples --bin frontend -- --claim-mapper noop
-//! temporal operator namespace describe -n default --address 127.0.0.1:7233
+//! cargo run -p tonic-authz-examples --bin frontend
+//! cargo run -p tonic-authz-examples --bin frontend -- token --permission default:read --ttl 1h
 //! ```
 //!
-//! With `--jwks-uri` (repeatable), bearer JWTs are verified against those JWK Sets and mapped to
-//! roles by Temporal's default JWT claim mapper (`permissions: ["default:write", ...]`):
-//!
-//! ```text
-//! cargo run -p tonic-authz-examples --bin frontend -- --jwks-uri https://idp.example/.well-known/jwks.json
-//! ```
-//!
-//! Or configured from a Temporal-shaped YAML file (`global.authorization`, `global.tls`,
-//! `services.frontend.rpc`; see `docs/configuration.md` and the samples in `examples/config/`),
-//! with Prometheus metrics of every decision:
+//! `--config FILE` reads a Temporal-shaped YAML file instead (`global.authorization`,
+//! `global.tls`, `services.frontend.rpc`; see `docs/configuration.md`); the explicit flags
+//! (`--tls-cert`, `--jwks-uri`, `--certificate-rule`, `--claim-mapper`, …) configure exactly
+//! what they name. `--metrics-listen ADDR` serves Prometheus metrics of every decision in any
+//! mode:
 //!
 //! ```text
 //! TONIC_AUTHZ_CERT_DIR=... TONIC_AUTHZ_JWKS_URI=... cargo run -p tonic-authz-examples \
@@ -33,22 +30,49 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::ExitCode,
-    sync::Arc,
+    time::Duration,
 };
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
-use tonic_authz::config::{Config, ConfigError};
 use tonic_authz::{
-    AuthzLayer, DefaultAuthorizer, JwksKeyProvider, JwtClaimMapper, KeyError, NoopAuthorizer,
-    NoopClaimMapper,
+    AuthzLayer, CertificateRule,
+    config::Config,
+    tls::{GroupTls, TlsAcceptor},
 };
-use tonic_authz_examples::{Backend, BackendConfig, Frontend};
+use tonic_authz_examples::{
+    Backend, BackendConfig, Frontend,
+    dev::{DevDir, DevSetup, JwksServer, SigningKey, TokenRequest, guide},
+    security::{AuthorizerKind, ClaimMapperKind, SecuritySettings, parse_certificate_rule},
+};
 use tracing_subscriber::EnvFilter;
 
-/// Where the Frontend listens when neither `--listen` nor `--config` says (Temporal's port).
-const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 7233);
+const DEV_MODE_HELP: &str = "\
+Dev mode:
+  Without any of --config, --authorizer, --claim-mapper, --no-authz, --tls-cert, --tls-key,
+  --tls-client-ca, --require-client-auth, --jwks-uri, --audience, --issuer or
+  --certificate-rule, the frontend starts in dev mode: mutual TLS with a dev CA, JWTs
+  signed by a dev key served from an in-process JWKS issuer, and Temporal's default
+  authorizer. Certificates and the signing key live in the dev directory (--dev-dir,
+  default target/tonic-authz-dev under the workspace) and are reused on the next start.
+  --listen and --namespace work in both modes. Any of the flags above turns dev mode off
+  and configures exactly what is given (no TLS unless --tls-cert/--tls-key).";
+
+/// A Temporal-style Frontend secured by tonic-authz.
+#[derive(Debug, Parser)]
+#[command(version, after_help = DEV_MODE_HELP, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Mints a dev token signed with the dev key and prints it (nothing else).
+    Token(TokenArgs),
+}
 
 /// Which authorizer decides.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -62,26 +86,24 @@ enum AuthorizerChoice {
 /// Where claims come from.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ClaimMapperChoice {
+    /// From credentials: JWTs (--jwks-uri) and/or client certificates (--certificate-rule).
+    Default,
     /// Everyone is system admin, no credentials needed.
     Noop,
     /// No claim mapper: claims are always absent.
     None,
 }
 
-/// A Temporal-style Frontend secured by tonic-authz.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Args {
-    /// A configuration file in Temporal's shape: authorization, TLS and the listen address
-    /// (`services.frontend.rpc`) come from it.
-    #[arg(
-        long,
-        value_name = "FILE",
-        conflicts_with_all = ["authorizer", "claim_mapper", "jwks_uris", "no_authz"]
-    )]
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// A Temporal-shaped YAML configuration (global.authorization, global.tls,
+    /// services.frontend.rpc); excludes the other security flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "authorizer", "claim_mapper", "no_authz", "tls_cert", "tls_key", "tls_client_cas",
+        "require_client_auth", "jwks_uri", "audience", "issuer", "certificate_rules", "dev_dir",
+    ])]
     config: Option<PathBuf>,
-    /// Address to listen on. Default: `services.frontend.rpc` of `--config`, else
-    /// 127.0.0.1:7233.
+    /// Address to listen on [default: 127.0.0.1:7233, or the config's services.frontend.rpc].
     #[arg(long)]
     listen: Option<SocketAddr>,
     /// Serve Prometheus metrics (every authorization decision) on this address, at `/metrics`.
@@ -90,63 +112,127 @@ struct Args {
     /// A namespace to register at start (repeatable); `default` always exists.
     #[arg(long = "namespace", value_name = "NAME")]
     namespaces: Vec<String>,
-    /// The authorizer.
-    #[arg(long, value_enum, default_value = "default")]
-    authorizer: AuthorizerChoice,
-    /// The claim mapper.
-    #[arg(long, value_enum, default_value = "none")]
-    claim_mapper: ClaimMapperChoice,
-    /// Verify bearer JWTs with the keys of this JWK Set (`http://`, `https://` or `file://`;
-    /// repeatable) and map them with Temporal's default JWT claim mapper.
-    #[arg(long = "jwks-uri", value_name = "URI", conflicts_with = "claim_mapper")]
-    jwks_uris: Vec<String>,
+    /// The authorizer [default: default].
+    #[arg(long, value_enum)]
+    authorizer: Option<AuthorizerChoice>,
+    /// The claim mapper [default: `default` with --jwks-uri or --certificate-rule, else none].
+    #[arg(long, value_enum)]
+    claim_mapper: Option<ClaimMapperChoice>,
     /// Serve without the authorization layer at all.
-    #[arg(long, conflicts_with_all = ["authorizer", "claim_mapper", "jwks_uris"])]
+    #[arg(long, conflicts_with_all = ["authorizer", "claim_mapper", "jwks_uri", "certificate_rules"])]
     no_authz: bool,
+    /// Serve TLS with this PEM certificate chain.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A PEM CA client certificates may chain to (repeatable).
+    #[arg(long = "tls-client-ca", value_name = "FILE", requires = "tls_key")]
+    tls_client_cas: Vec<PathBuf>,
+    /// Refuse connections without a client certificate from a --tls-client-ca.
+    #[arg(long, requires = "tls_client_cas")]
+    require_client_auth: bool,
+    /// A JWK Set URI (http, https or file) whose keys sign accepted tokens (repeatable).
+    #[arg(long = "jwks-uri", value_name = "URI")]
+    jwks_uri: Vec<String>,
+    /// The audience tokens must carry [default: not checked].
+    #[arg(long, requires = "jwks_uri")]
+    audience: Option<String>,
+    /// The issuer tokens must carry [default: not checked].
+    #[arg(long, requires = "jwks_uri")]
+    issuer: Option<String>,
+    /// Grants certificate callers roles: FIELD=VALUE=PERMISSION[,PERMISSION...], FIELD one of
+    /// commonName, organization, organizationalUnit, dnsName, uri; VALUE may end with `*`
+    /// (repeatable). Example: commonName=ops-admin=temporal-system:admin
+    #[arg(long = "certificate-rule", value_name = "RULE", value_parser = parse_certificate_rule)]
+    certificate_rules: Vec<CertificateRule>,
+    /// The dev mode directory [default: target/tonic-authz-dev under the workspace].
+    #[arg(long, value_name = "DIR")]
+    dev_dir: Option<PathBuf>,
 }
 
-async fn authz_layer(args: &Args) -> Result<AuthzLayer, KeyError> {
-    // Only registered namespaces become metric labels; callers cannot grow the label set.
-    let known = std::iter::once("default".to_owned()).chain(args.namespaces.iter().cloned());
-    let builder = AuthzLayer::builder().known_namespaces(known);
-    let builder = match args.authorizer {
-        AuthorizerChoice::Default => builder.authorizer(DefaultAuthorizer::new()),
-        AuthorizerChoice::Noop => builder.authorizer(NoopAuthorizer),
-    };
-    if !args.jwks_uris.is_empty() {
-        // A failed first fetch does not stop start-up: tokens are refused until keys load.
-        let keys = JwksKeyProvider::builder()
-            .uris(args.jwks_uris.iter().cloned())
-            .build()
-            .await?;
-        tracing::info!(keys = keys.keys_loaded(), "JWT key provider ready");
-        return Ok(builder
-            .claim_mapper(JwtClaimMapper::new(Arc::new(keys)))
-            .build());
-    }
-    Ok(match args.claim_mapper {
-        ClaimMapperChoice::Noop => builder.claim_mapper(NoopClaimMapper),
-        ClaimMapperChoice::None => builder,
-    }
-    .build())
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// A permission NAMESPACE:ROLE, ROLE one of read, write, admin, worker; `temporal-system`
+    /// as namespace is system-wide (repeatable, at least one).
+    #[arg(long = "permission", value_name = "PERMISSION", required = true)]
+    permissions: Vec<String>,
+    /// Time to expiry, e.g. 30m, 1h, 7d.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+    /// The token's subject (`sub`).
+    #[arg(long, default_value = "dev-user")]
+    subject: String,
+    /// The dev mode directory holding the signing key [default: target/tonic-authz-dev under
+    /// the workspace].
+    #[arg(long, value_name = "DIR")]
+    dev_dir: Option<PathBuf>,
 }
 
-/// Authorization and TLS from a configuration file; returns the configured listen address.
-async fn from_config(
-    frontend: Frontend,
-    path: &Path,
-) -> Result<(Frontend, SocketAddr), ConfigError> {
-    let config = Config::load_file(path)?;
-    let layer = AuthzLayer::from_config(&config).await?;
-    let mut frontend = frontend.with_authz(layer);
-    match config.frontend_tls()? {
-        Some(tls) => frontend = frontend.with_tls(tls),
-        None => tracing::warn!(
-            "global.tls.frontend has no server key: serving plaintext, tokens travel in clear"
-        ),
+impl ServeArgs {
+    /// Dev mode is on when no flag configures security (see `DEV_MODE_HELP`).
+    fn dev_mode(&self) -> bool {
+        self.config.is_none()
+            && self.authorizer.is_none()
+            && self.claim_mapper.is_none()
+            && !self.no_authz
+            && self.tls_cert.is_none()
+            && self.tls_key.is_none()
+            && self.tls_client_cas.is_empty()
+            && !self.require_client_auth
+            && self.jwks_uri.is_empty()
+            && self.audience.is_none()
+            && self.issuer.is_none()
+            && self.certificate_rules.is_empty()
     }
-    let addr = config.services.frontend.rpc.listen_addr()?;
-    Ok((frontend, addr))
+
+    /// Every namespace served: `default` and the `--namespace` ones.
+    fn all_namespaces(&self) -> Vec<String> {
+        let mut all = vec!["default".to_owned()];
+        for namespace in &self.namespaces {
+            if !all.contains(namespace) {
+                all.push(namespace.clone());
+            }
+        }
+        all
+    }
+
+    fn security_settings(&self) -> SecuritySettings {
+        let mut settings = SecuritySettings::default();
+        settings.authorizer = match self.authorizer {
+            Some(AuthorizerChoice::Noop) => AuthorizerKind::Noop,
+            Some(AuthorizerChoice::Default) | None => AuthorizerKind::Default,
+        };
+        let has_credentials = !self.jwks_uri.is_empty() || !self.certificate_rules.is_empty();
+        settings.claim_mapper = match self.claim_mapper {
+            Some(ClaimMapperChoice::Default) => ClaimMapperKind::Credentials,
+            Some(ClaimMapperChoice::Noop) => ClaimMapperKind::Noop,
+            Some(ClaimMapperChoice::None) => ClaimMapperKind::None,
+            None if has_credentials => ClaimMapperKind::Credentials,
+            None => ClaimMapperKind::None,
+        };
+        settings.jwks_uris = self.jwks_uri.clone();
+        settings.audience = self.audience.clone();
+        settings.issuer = self.issuer.clone();
+        settings.certificate_rules = self.certificate_rules.clone();
+        settings.known_namespaces = self.all_namespaces();
+        settings
+    }
+
+    fn tls_group(&self) -> Option<GroupTls> {
+        let (cert, key) = (self.tls_cert.as_ref()?, self.tls_key.as_ref()?);
+        let mut group = GroupTls::default();
+        group.server.cert_file = cert.display().to_string();
+        group.server.key_file = key.display().to_string();
+        group.server.client_ca_files = self
+            .tls_client_cas
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        group.server.require_client_auth = self.require_client_auth;
+        Some(group)
+    }
 }
 
 async fn shutdown_signal() {
@@ -160,78 +246,192 @@ async fn shutdown_signal() {
     }
 }
 
+/// Prints a line to stdout. A closed stdout (the reader went away) must not stop the server,
+/// so write errors are ignored rather than panicking as `println!` would.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
+/// A start-up failure: the message for stderr.
+type Failure = String;
+
+fn mint(args: &TokenArgs) -> Result<String, Failure> {
+    let dir = args
+        .dev_dir
+        .clone()
+        .map_or_else(DevDir::default_location, DevDir::new);
+    let key = SigningKey::load_or_create(&dir).map_err(|e| e.to_string())?;
+    key.mint(&TokenRequest::new(
+        args.subject.clone(),
+        args.permissions.iter().cloned(),
+        args.ttl,
+    ))
+    .map_err(|e| e.to_string())
+}
+
+/// What the chosen mode runs: the Frontend, the TLS acceptor of dev mode and the explicit
+/// flags (a config's TLS is inside the Frontend), the address, and dev mode's parts that must
+/// stay alive while it serves.
+struct Plan {
+    frontend: Frontend,
+    acceptor: Option<TlsAcceptor>,
+    listen: SocketAddr,
+    dev: Option<(DevSetup, JwksServer)>,
+}
+
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 7233);
+
+/// Dev mode: certificates, signing key and JWKS issuer from the dev directory.
+async fn dev_plan(args: &ServeArgs, frontend: Frontend) -> Result<Plan, Failure> {
+    let dir = args
+        .dev_dir
+        .clone()
+        .map_or_else(DevDir::default_location, DevDir::new);
+    let setup = DevSetup::prepare(dir).map_err(|e| format!("dev mode: {e}"))?;
+    let jwks = JwksServer::bind_loopback(&setup.signing_key().jwks())
+        .await
+        .map_err(|e| format!("dev mode: cannot start the JWKS issuer: {e}"))?;
+    let layer = setup
+        .security_settings(jwks.uri(), &args.all_namespaces())
+        .layer()
+        .await
+        .map_err(|e| e.to_string())?;
+    let acceptor = TlsAcceptor::new(&setup.tls_group()).map_err(|e| format!("tls: {e}"))?;
+    Ok(Plan {
+        frontend: frontend.with_authz(layer),
+        acceptor: Some(acceptor),
+        listen: args.listen.unwrap_or(DEFAULT_LISTEN),
+        dev: Some((setup, jwks)),
+    })
+}
+
+/// `--config FILE`: everything from the Temporal-shaped file.
+async fn config_plan(args: &ServeArgs, path: &Path, frontend: Frontend) -> Result<Plan, Failure> {
+    let config = Config::load_file(path).map_err(|e| e.to_string())?;
+    let layer = AuthzLayer::from_config(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut frontend = frontend.with_authz(layer);
+    // The Frontend keeps the TLS (and its certificate reload) while it serves.
+    match config.frontend_tls().map_err(|e| e.to_string())? {
+        Some(tls) => frontend = frontend.with_tls(tls),
+        None => tracing::warn!(
+            "global.tls.frontend has no server key: serving plaintext, tokens travel in clear"
+        ),
+    }
+    let listen = match args.listen {
+        Some(listen) => listen,
+        None => config
+            .services
+            .frontend
+            .rpc
+            .listen_addr()
+            .map_err(|e| e.to_string())?,
+    };
+    Ok(Plan {
+        frontend,
+        acceptor: None,
+        listen,
+        dev: None,
+    })
+}
+
+/// The explicit flags: exactly what they name.
+async fn flags_plan(args: &ServeArgs, frontend: Frontend) -> Result<Plan, Failure> {
+    if args.dev_dir.is_some() {
+        return Err("--dev-dir only applies in dev mode (see --help)".to_owned());
+    }
+    let frontend = if args.no_authz {
+        tracing::warn!("serving without authorization: every call is allowed");
+        frontend
+    } else {
+        let layer = args
+            .security_settings()
+            .layer()
+            .await
+            .map_err(|e| e.to_string())?;
+        frontend.with_authz(layer)
+    };
+    let acceptor = match args.tls_group() {
+        Some(group) => Some(TlsAcceptor::new(&group).map_err(|e| format!("tls: {e}"))?),
+        None => None,
+    };
+    Ok(Plan {
+        frontend,
+        acceptor,
+        listen: args.listen.unwrap_or(DEFAULT_LISTEN),
+        dev: None,
+    })
+}
+
+/// Runs the server as configured: dev mode, a config file or the explicit flags.
+async fn serve(args: ServeArgs) -> Result<(), Failure> {
+    if let Some(addr) = args.metrics_listen {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+        tracing::info!(%addr, "metrics at http://{addr}/metrics");
+    }
+    let namespaces = args.all_namespaces();
+    let mut config = BackendConfig::default();
+    for namespace in namespaces.iter().filter(|n| *n != "default") {
+        config = config.with_namespace(namespace.clone());
+    }
+    let frontend = Frontend::new(Backend::new(config));
+    let plan = if let Some(path) = &args.config {
+        config_plan(&args, path, frontend).await?
+    } else if args.dev_mode() {
+        dev_plan(&args, frontend).await?
+    } else {
+        flags_plan(&args, frontend).await?
+    };
+
+    let listener = TcpListener::bind(plan.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", plan.listen))?;
+    let addr = listener.local_addr().unwrap_or(plan.listen);
+    say(&format!("listening on {addr}"));
+    if let Some((setup, jwks)) = &plan.dev {
+        let tokens = setup.ready_made_tokens().map_err(|e| e.to_string())?;
+        say(&guide(addr, setup, &jwks.uri(), &tokens, &namespaces));
+    }
+    tracing::info!(
+        %addr,
+        dev_mode = plan.dev.is_some(),
+        config = ?args.config,
+        authz = !args.no_authz,
+        "frontend started"
+    );
+    let served = match &plan.acceptor {
+        Some(acceptor) => {
+            plan.frontend
+                .serve_with_incoming(acceptor.incoming(listener), shutdown_signal())
+                .await
+        }
+        None => plan.frontend.serve(listener, shutdown_signal()).await,
+    };
+    served.map_err(|e| format!("server failed: {e}"))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
-
-    let mut config = BackendConfig::default();
-    for namespace in &args.namespaces {
-        config = config.with_namespace(namespace.clone());
-    }
-    if let Some(addr) = args.metrics_listen {
-        let exporter = metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install();
-        if let Err(error) = exporter {
-            eprintln!("frontend: cannot serve metrics on {addr}: {error}");
-            return ExitCode::FAILURE;
-        }
-        tracing::info!(%addr, "metrics at http://{addr}/metrics");
-    }
-
-    let mut frontend = Frontend::new(Backend::new(config));
-    let mut listen = args.listen.unwrap_or(DEFAULT_LISTEN);
-    if let Some(path) = &args.config {
-        match from_config(frontend, path).await {
-            Ok((configured, addr)) => {
-                frontend = configured;
-                listen = args.listen.unwrap_or(addr);
-            }
-            Err(error) => {
-                eprintln!("frontend: {error}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else if args.no_authz {
-        tracing::warn!("serving without authorization: every call is allowed");
-    } else {
-        match authz_layer(&args).await {
-            Ok(layer) => frontend = frontend.with_authz(layer),
-            Err(error) => {
-                eprintln!("frontend: {error}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-
-    let listener = match TcpListener::bind(listen).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("frontend: cannot listen on {listen}: {error}");
-            return ExitCode::FAILURE;
-        }
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Token(args)) => mint(&args).map(|token| println!("{token}")),
+        None => serve(cli.serve).await,
     };
-    let addr = listener.local_addr().unwrap_or(listen);
-    println!("listening on {addr}");
-    match &args.config {
-        Some(path) => tracing::info!(%addr, config = %path.display(), "frontend started"),
-        None => tracing::info!(
-            %addr,
-            authorizer = ?args.authorizer,
-            claim_mapper = ?args.claim_mapper,
-            jwks_uris = ?args.jwks_uris,
-            authz = !args.no_authz,
-            "frontend started"
-        ),
-    }
-    match frontend.serve(listener, shutdown_signal()).await {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("frontend: server failed: {error}");
+        Err(message) => {
+            eprintln!("frontend: {message}");
             ExitCode::FAILURE
         }
     }
