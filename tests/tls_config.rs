@@ -2,6 +2,8 @@
 //! (spec F.2 and G.6), enablement rules (F.3), loading errors naming field and file, and
 //! certificate expiration checks (F.8).
 
+#![allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+
 mod common;
 
 use std::time::Duration;

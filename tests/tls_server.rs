@@ -2,6 +2,8 @@
 //! overrides by SNI, the client side's `serverName` check, and the verified peer identity
 //! reaching a claim mapper, through our acceptor and through tonic's built-in TLS alike.
 
+#![allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr};

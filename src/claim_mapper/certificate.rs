@@ -270,3 +270,168 @@ impl ClaimMapper for CertificateClaimMapper {
         Box::pin(std::future::ready(Ok(claims)))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn subject(cn: &str, org: &[&str], ou: &[&str]) -> TlsSubject {
+        TlsSubject {
+            common_name: cn.to_owned(),
+            organization: org.iter().map(|v| (*v).to_owned()).collect(),
+            organizational_unit: ou.iter().map(|v| (*v).to_owned()).collect(),
+            distinguished_name: format!("CN={cn}"),
+            ..TlsSubject::default()
+        }
+    }
+
+    fn conn(dns: &[&str], uris: &[&str]) -> TlsConnection {
+        TlsConnection {
+            dns_names: dns.iter().map(|v| (*v).to_owned()).collect(),
+            uris: uris.iter().map(|v| (*v).to_owned()).collect(),
+            ..TlsConnection::default()
+        }
+    }
+
+    fn rule(field: CertificateField, value: &str, perms: &[&str]) -> CertificateRule {
+        CertificateRule::new(field, value, perms.iter().copied())
+    }
+
+    #[test]
+    fn exact_and_prefix_rules_on_every_field() {
+        let mapper = CertificateClaimMapper::new(vec![
+            rule(CertificateField::CommonName, "worker-1", &["a:read"]),
+            rule(CertificateField::CommonName, "work*", &["b:write"]),
+            rule(CertificateField::Organization, "Example", &["c:admin"]),
+            rule(
+                CertificateField::OrganizationalUnit,
+                "ops*",
+                &["temporal-system:worker"],
+            ),
+            rule(CertificateField::DnsName, "API.example.com", &["d:read"]),
+            rule(
+                CertificateField::Uri,
+                "spiffe://example/ns/billing",
+                &["billing:write"],
+            ),
+            rule(CertificateField::CommonName, "worker-10", &["never:admin"]),
+        ])
+        .unwrap();
+        let s = subject("worker-1", &["Other", "Example"], &["ops-eu"]);
+        let c = conn(&["api.EXAMPLE.com"], &["spiffe://example/ns/billing"]);
+        let claims = mapper.map(Some(&s), Some(&c));
+        assert_eq!(claims.subject(), "worker-1");
+        assert_eq!(claims.auth_type(), "certificate");
+        assert_eq!(claims.system(), Role::WORKER);
+        assert_eq!(claims.namespace_role("a"), Role::READER);
+        assert_eq!(claims.namespace_role("b"), Role::WRITER);
+        assert_eq!(claims.namespace_role("c"), Role::ADMIN);
+        assert_eq!(claims.namespace_role("d"), Role::READER);
+        assert_eq!(claims.namespace_role("billing"), Role::WRITER);
+        assert_eq!(claims.namespaces().len(), 5);
+
+        // Exact means exact: case, prefixes and sub-paths do not match.
+        let s = subject("Worker-1", &["example"], &["op"]);
+        let c = conn(
+            &["x.api.example.com"],
+            &["spiffe://example/ns/billing/sa/x"],
+        );
+        let claims = mapper.map(Some(&s), Some(&c));
+        assert_eq!(claims.system(), Role::UNDEFINED);
+        assert!(claims.namespaces().is_empty());
+    }
+
+    #[test]
+    fn subject_is_cn_then_spiffe_id_then_dn() {
+        let mapper = CertificateClaimMapper::default();
+        let c = conn(&[], &["https://x", "spiffe://example/ns/a/sa/b"]);
+        assert_eq!(
+            mapper
+                .map(Some(&subject("cn", &[], &[])), Some(&c))
+                .subject(),
+            "cn"
+        );
+        assert_eq!(
+            mapper.map(Some(&subject("", &[], &[])), Some(&c)).subject(),
+            "spiffe://example/ns/a/sa/b"
+        );
+        assert_eq!(
+            mapper
+                .map(Some(&subject("", &[], &[])), Some(&conn(&[], &[])))
+                .subject(),
+            "CN="
+        );
+        let none = mapper.map(None, None);
+        assert_eq!(none.subject(), "");
+        assert!(none.namespaces().is_empty());
+    }
+
+    #[test]
+    fn bad_rules_are_refused() {
+        let err = |r: CertificateRule| {
+            CertificateClaimMapper::new(vec![r])
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(rule(CertificateField::CommonName, "", &["a:read"])),
+            "rules[0]: value cannot be empty"
+        );
+        assert_eq!(
+            err(rule(CertificateField::CommonName, "a*b", &["a:read"])),
+            "rules[0]: value \"a*b\": `*` is allowed only at the end"
+        );
+        assert_eq!(
+            err(rule(CertificateField::CommonName, "a", &["read"])),
+            "rules[0]: permissions[0] \"read\": expected namespace:role"
+        );
+        assert_eq!(
+            err(rule(CertificateField::CommonName, "a", &["ns:wrte"])),
+            "rules[0]: permissions[0] \"ns:wrte\": expected namespace:role with role read, write, admin or worker"
+        );
+        assert_eq!(
+            err(rule(CertificateField::CommonName, "a", &[":read"])),
+            "rules[0]: permissions[0] \":read\": expected namespace:role with role read, write, admin or worker"
+        );
+    }
+
+    #[test]
+    fn rules_deserialize_from_config() {
+        let rules: Vec<CertificateRule> = serde_json::from_str(
+            r#"[{"field": "organizationalUnit", "value": "ops", "permissions": ["temporal-system:admin"]},
+                {"field": "uri", "value": "spiffe://example/*", "permissions": ["default:READ"]}]"#,
+        )
+        .unwrap();
+        assert_eq!(rules[0].field, CertificateField::OrganizationalUnit);
+        let mapper = CertificateClaimMapper::new(rules).unwrap();
+        let claims = mapper.map(
+            Some(&subject("x", &[], &["ops"])),
+            Some(&conn(&[], &["spiffe://example/w"])),
+        );
+        assert_eq!(claims.system(), Role::ADMIN);
+        assert_eq!(claims.namespace_role("default"), Role::READER);
+        assert!(
+            serde_json::from_str::<Vec<CertificateRule>>(
+                r#"[{"field": "cn", "value": "x", "permissions": []}]"#
+            )
+            .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn get_claims_reads_auth_info() {
+        let mapper =
+            CertificateClaimMapper::new(vec![rule(CertificateField::CommonName, "w", &["n:read"])])
+                .unwrap();
+        assert!(mapper.auth_info_required());
+        let info = AuthInfo {
+            tls_subject: Some(Arc::new(subject("w", &[], &[]))),
+            ..AuthInfo::default()
+        };
+        let claims = mapper.get_claims(&info).await.unwrap();
+        assert_eq!(claims.namespace_role("n"), Role::READER);
+    }
+}

@@ -125,3 +125,112 @@ impl ClaimMapper for CombinedClaimMapper {
             .all(|(_, m)| m.auth_info_required())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::tls::TlsSubject;
+    use crate::{ClaimsErrorKind, NoopClaimMapper, Role};
+
+    /// A token mapper in the JWT mapper's shape: fails on a bad token.
+    fn token_mapper(calls: Arc<AtomicUsize>) -> impl ClaimMapper {
+        move |info: &AuthInfo| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let result = if info.auth_token == "Bearer good" {
+                Ok(Claims::new()
+                    .with_subject("alice")
+                    .with_auth_type("jwt")
+                    .with_namespace("billing", Role::READER))
+            } else {
+                Err(ClaimsError::new(ClaimsErrorKind::Signature, "bad token"))
+            };
+            async move { result }
+        }
+    }
+
+    fn cert_mapper(calls: Arc<AtomicUsize>) -> impl ClaimMapper {
+        move |_: &AuthInfo| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async {
+                Ok(Claims::new()
+                    .with_subject("worker-1")
+                    .with_auth_type("certificate")
+                    .with_namespace("billing", Role::WRITER)
+                    .with_system(Role::WORKER))
+            }
+        }
+    }
+
+    fn info(token: &str, cert: bool) -> AuthInfo {
+        let mut info = AuthInfo::with_token(token);
+        if cert {
+            info.tls_subject = Some(Arc::new(TlsSubject::default()));
+        }
+        info
+    }
+
+    #[tokio::test]
+    async fn merges_the_mappers_whose_credentials_are_present() {
+        let (t, c) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mapper = CombinedClaimMapper::new()
+            .with_token_mapper(token_mapper(t.clone()))
+            .with_certificate_mapper(cert_mapper(c.clone()));
+        assert!(mapper.auth_info_required());
+
+        let both = mapper.get_claims(&info("Bearer good", true)).await.unwrap();
+        assert_eq!(both.subject(), "alice");
+        assert_eq!(both.auth_type(), "jwt");
+        assert_eq!(both.namespace_role("billing"), Role::READER | Role::WRITER);
+        assert_eq!(both.system(), Role::WORKER);
+
+        // Certificate only: the token mapper is skipped, not failed.
+        let cert_only = mapper.get_claims(&info("", true)).await.unwrap();
+        assert_eq!(cert_only.subject(), "worker-1");
+        assert_eq!(cert_only.auth_type(), "certificate");
+        assert_eq!(cert_only.namespace_role("billing"), Role::WRITER);
+
+        // Token only.
+        let token_only = mapper
+            .get_claims(&info("Bearer good", false))
+            .await
+            .unwrap();
+        assert_eq!(token_only.subject(), "alice");
+        assert_eq!(token_only.system(), Role::UNDEFINED);
+
+        // Nothing: empty claims.
+        let none = mapper.get_claims(&info("", false)).await.unwrap();
+        assert_eq!(none, Claims::new());
+        assert_eq!((t.load(Ordering::SeqCst), c.load(Ordering::SeqCst)), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn a_present_but_bad_credential_denies() {
+        let c = Arc::new(AtomicUsize::new(0));
+        let mapper = CombinedClaimMapper::new()
+            .with_token_mapper(token_mapper(Arc::new(AtomicUsize::new(0))))
+            .with_certificate_mapper(cert_mapper(c.clone()));
+        let err = mapper
+            .get_claims(&info("Bearer bad", true))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ClaimsErrorKind::Signature);
+        assert_eq!(err.to_string(), "bad token");
+        // The first failure stops the chain.
+        assert_eq!(c.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn always_mappers_decide_whether_auth_info_is_required() {
+        let mapper = CombinedClaimMapper::new()
+            .with_token_mapper(token_mapper(Arc::new(AtomicUsize::new(0))))
+            .with_mapper(NoopClaimMapper);
+        assert!(!mapper.auth_info_required());
+        let claims = mapper.get_claims(&info("", false)).await.unwrap();
+        assert_eq!(claims.system(), Role::ADMIN);
+        assert!(CombinedClaimMapper::new().auth_info_required());
+    }
+}

@@ -24,9 +24,9 @@
 //!
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:7233").await?;
 //! let (_, health) = tonic_health::server::health_reporter();
+//! // With tonic's `router` feature: `.add_service(..).serve_with_incoming(incoming)`.
 //! tonic::transport::Server::builder()
-//!     .add_service(health)
-//!     .serve_with_incoming(acceptor.incoming(listener))
+//!     .serve_with_incoming(health, acceptor.incoming(listener))
 //!     .await?;
 //! # Ok(()) }
 //! ```

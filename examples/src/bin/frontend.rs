@@ -1,1 +1,128 @@
-fn main() {}
+//! `frontend`: a Temporal-style Frontend on the real Temporal API, secured by `tonic-authz`.
+//!
+//! It serves `WorkflowService`, `OperatorService` and gRPC health over an in-memory backend,
+//! with every call going through the authorization layer unless `--no-authz` is given, so the
+//! `temporal` CLI and the SDKs can be pointed at it to see the layer at work:
+//!
+//! ```text
+//! cargo run -p tonic-authz-examples --bin frontend -- --claim-mapper noop
+//! temporal operator namespace describe -n default --address 127.0.0.1:7233
+//! ```
+//!
+//! Logs go to stderr, filtered by `RUST_LOG` (default `info`). Ctrl-C stops it after in-flight
+//! calls finish.
+
+use std::{net::SocketAddr, process::ExitCode};
+
+use clap::{Parser, ValueEnum};
+use tokio::net::TcpListener;
+use tonic_authz::{AuthzLayer, DefaultAuthorizer, NoopAuthorizer, NoopClaimMapper};
+use tonic_authz_examples::{Backend, BackendConfig, Frontend};
+use tracing_subscriber::EnvFilter;
+
+/// Which authorizer decides.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum AuthorizerChoice {
+    /// Temporal's default authorizer: roles from claims against Temporal's API table.
+    Default,
+    /// Allows every call.
+    Noop,
+}
+
+/// Where claims come from.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ClaimMapperChoice {
+    /// Everyone is system admin, no credentials needed.
+    Noop,
+    /// No claim mapper: claims are always absent.
+    None,
+}
+
+/// A Temporal-style Frontend secured by tonic-authz.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7233")]
+    listen: SocketAddr,
+    /// A namespace to register at start (repeatable); `default` always exists.
+    #[arg(long = "namespace", value_name = "NAME")]
+    namespaces: Vec<String>,
+    /// The authorizer.
+    #[arg(long, value_enum, default_value = "default")]
+    authorizer: AuthorizerChoice,
+    /// The claim mapper.
+    #[arg(long, value_enum, default_value = "none")]
+    claim_mapper: ClaimMapperChoice,
+    /// Serve without the authorization layer at all.
+    #[arg(long, conflicts_with_all = ["authorizer", "claim_mapper"])]
+    no_authz: bool,
+}
+
+fn authz_layer(args: &Args) -> AuthzLayer {
+    let builder = AuthzLayer::builder().known_namespaces(args.namespaces.iter().cloned());
+    let builder = match args.authorizer {
+        AuthorizerChoice::Default => builder.authorizer(DefaultAuthorizer::new()),
+        AuthorizerChoice::Noop => builder.authorizer(NoopAuthorizer),
+    };
+    match args.claim_mapper {
+        ClaimMapperChoice::Noop => builder.claim_mapper(NoopClaimMapper),
+        ClaimMapperChoice::None => builder,
+    }
+    .build()
+}
+
+async fn shutdown_signal() {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => tracing::info!("shutting down"),
+        Err(error) => {
+            // Without a signal handler the server can only be killed; keep serving.
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+
+    let mut config = BackendConfig::default();
+    for namespace in &args.namespaces {
+        config = config.with_namespace(namespace.clone());
+    }
+    let mut frontend = Frontend::new(Backend::new(config));
+    if args.no_authz {
+        tracing::warn!("serving without authorization: every call is allowed");
+    } else {
+        frontend = frontend.with_authz(authz_layer(&args));
+    }
+
+    let listener = match TcpListener::bind(args.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("frontend: cannot listen on {}: {error}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(args.listen);
+    println!("listening on {addr}");
+    tracing::info!(
+        %addr,
+        authorizer = ?args.authorizer,
+        claim_mapper = ?args.claim_mapper,
+        authz = !args.no_authz,
+        "frontend started"
+    );
+    match frontend.serve(listener, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("frontend: server failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
