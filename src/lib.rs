@@ -11,6 +11,7 @@ mod auth_info;
 mod authorizer;
 mod claim_mapper;
 mod claims;
+pub mod config;
 mod error;
 mod future;
 mod keys;

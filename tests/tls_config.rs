@@ -419,7 +419,7 @@ fn expiration_checks_count_log_and_set_gauges() {
     let acceptor = TlsAcceptor::new(&g).unwrap();
 
     let checks: ExpirationChecks = serde_json::from_value(serde_json::json!({
-        "warningWindow": "30d", "errorWindow": "3d", "checkInterval": "1h"
+        "warningWindow": "720h", "errorWindow": "72h", "checkInterval": "1h"
     }))
     .unwrap();
     let recorder = DebuggingRecorder::new();
@@ -460,7 +460,7 @@ fn expiration_checks_count_log_and_set_gauges() {
     );
 
     // Only the error window: it becomes the window. The 10-day CA is then not flagged.
-    let only_error = serde_json::from_value(serde_json::json!({"errorWindow": "3d"})).unwrap();
+    let only_error = serde_json::from_value(serde_json::json!({"errorWindow": "72h"})).unwrap();
     let report = acceptor.check_expiration(&only_error);
     assert_eq!((report.expired, report.expiring), (1, 1));
     // No window at all: nothing is checked.

@@ -159,7 +159,7 @@ mod tests {
     fn file_uri_host_rules() {
         assert!(KeySource::parse("file:///tmp/keys.json").is_ok());
         assert!(KeySource::parse("file://localhost/tmp/keys.json").is_ok());
-        let err = KeySource::parse("file://remotehost/tmp/test.json").unwrap_err();
+        let err = KeySource::parse("file://remotehost/tmp/test.json").expect_err("must fail");
         assert_eq!(
             err.message(),
             "file URI with remote host is not supported: file://remotehost/tmp/test.json"
@@ -169,18 +169,18 @@ mod tests {
     #[test]
     fn schemes_and_syntax() {
         assert!(KeySource::parse("https://idp.example/.well-known/jwks.json").is_ok());
-        let err = KeySource::parse("ftp://idp.example/jwks").unwrap_err();
+        let err = KeySource::parse("ftp://idp.example/jwks").expect_err("must fail");
         assert_eq!(
             err.message(),
             "unsupported key source scheme \"ftp\" in ftp://idp.example/jwks (expected http, https or file)"
         );
-        let err = KeySource::parse("not a uri").unwrap_err();
+        let err = KeySource::parse("not a uri").expect_err("must fail");
         assert_eq!(err.message(), "invalid key source URI \"not a uri\"");
     }
 
     #[test]
     fn passwords_are_not_shown() {
-        let src = KeySource::parse("https://user:secret@idp.example/jwks").unwrap();
+        let src = KeySource::parse("https://user:secret@idp.example/jwks").expect("must succeed");
         assert_eq!(src.display(), "https://user:redacted@idp.example/jwks");
     }
 }

@@ -187,7 +187,7 @@ mod tests {
     #[test]
     fn rsa_key_bits_are_checked() {
         assert!(parse_jwk(&rsa_jwk(2048)).is_ok());
-        let err = parse_jwk(&rsa_jwk(1024)).unwrap_err();
+        let err = parse_jwk(&rsa_jwk(1024)).expect_err("must fail");
         assert_eq!(err.message(), "RSA key of 1024 bits is shorter than 2048");
     }
 
@@ -196,30 +196,30 @@ mod tests {
         let mut jwk = rsa_jwk(2048);
         jwk["use"] = "enc".into();
         assert_eq!(
-            parse_jwk(&jwk).unwrap_err().message(),
+            parse_jwk(&jwk).expect_err("must fail").message(),
             "key use \"enc\" is not \"sig\""
         );
         let mut jwk = rsa_jwk(2048);
         jwk["alg"] = "ES256".into();
         assert_eq!(
-            parse_jwk(&jwk).unwrap_err().message(),
+            parse_jwk(&jwk).expect_err("must fail").message(),
             "RSA key cannot verify ES256"
         );
         let mut jwk = rsa_jwk(2048);
         jwk["alg"] = "RSA-OAEP".into();
         assert_eq!(
-            parse_jwk(&jwk).unwrap_err().message(),
+            parse_jwk(&jwk).expect_err("must fail").message(),
             "unsupported key algorithm \"RSA-OAEP\""
         );
         let mut jwk = rsa_jwk(2048);
         jwk["key_ops"] = serde_json::json!(["encrypt"]);
         assert_eq!(
-            parse_jwk(&jwk).unwrap_err().message(),
+            parse_jwk(&jwk).expect_err("must fail").message(),
             "key_ops does not include \"verify\""
         );
         let mut jwk = rsa_jwk(2048);
         jwk["alg"] = "PS256".into();
-        let (kid, key) = parse_jwk(&jwk).unwrap();
+        let (kid, key) = parse_jwk(&jwk).expect("must succeed");
         assert_eq!(kid, "r");
         assert!(key.supports(JwtAlgorithm::PS256));
         assert!(!key.supports(JwtAlgorithm::RS256));
@@ -233,16 +233,16 @@ mod tests {
             {"kty": "OKP", "crv": "X25519", "x": b64(&[1; 32])},
             rsa_jwk(2048),
         ]});
-        let set = parse_jwks(doc.to_string().as_bytes(), "test").unwrap();
+        let set = parse_jwks(doc.to_string().as_bytes(), "test").expect("must succeed");
         assert_eq!(set.keys.len(), 1);
         assert_eq!(set.skipped, 3);
     }
 
     #[test]
     fn documents_without_keys_fail() {
-        let err = parse_jwks(br#"{"error":"boom"}"#, "src").unwrap_err();
+        let err = parse_jwks(br#"{"error":"boom"}"#, "src").expect_err("must fail");
         assert_eq!(err.message(), "src: key set has no \"keys\" array");
-        let err = parse_jwks(b"<html>", "src").unwrap_err();
+        let err = parse_jwks(b"<html>", "src").expect_err("must fail");
         assert_eq!(err.message(), "src: key set is not valid JSON");
     }
 }

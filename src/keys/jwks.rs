@@ -114,7 +114,7 @@ impl JwksKeyProviderBuilder {
         let client = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(redirect_policy())
             .user_agent(concat!("tonic-authz/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| KeyError::new("cannot create the HTTP client").with_source(e))?;
@@ -342,7 +342,7 @@ impl Inner {
     ) -> Option<Result<Arc<VerificationKey>, ClaimsError>> {
         match self.keys.load().lookup(alg, kid) {
             Lookup::Found(key) => Some(Ok(key)),
-            wrong @ Lookup::WrongAlgorithm(_) => {
+            wrong @ Lookup::WrongAlgorithm => {
                 Some(Err(crate::keys::lookup_error(&wrong, alg, kid)))
             }
             Lookup::Missing => None,
@@ -365,6 +365,22 @@ impl Inner {
         }
         Err(crate::keys::lookup_error(&Lookup::Missing, alg, kid))
     }
+}
+
+/// Follows at most 5 redirects and never from `https` to `http`: a downgrade would let the
+/// network substitute the keys.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.url().scheme() == "http"
+            && attempt.previous().iter().any(|u| u.scheme() == "https");
+        if downgrade {
+            attempt.error("refusing a redirect from https to http")
+        } else if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 fn spawn_refresher(inner: Weak<Inner>, interval: Duration) -> JoinHandle<()> {

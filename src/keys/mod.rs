@@ -84,7 +84,7 @@ pub(crate) struct KeySet {
 pub(crate) enum Lookup {
     Found(Arc<VerificationKey>),
     /// The `kid` exists, but none of its keys verifies the algorithm.
-    WrongAlgorithm(&'static str),
+    WrongAlgorithm,
     Missing,
 }
 
@@ -118,7 +118,7 @@ impl KeySet {
         // A later entry for the same kid wins, as in Temporal.
         match keys.iter().rev().find(|k| k.supports(alg)) {
             Some(key) => Lookup::Found(Arc::clone(key)),
-            None => Lookup::WrongAlgorithm(keys.last().map_or("", |k| k.key_type())),
+            None => Lookup::WrongAlgorithm,
         }
     }
 
@@ -133,12 +133,9 @@ impl KeySet {
 /// The error for a failed lookup; `kid` comes from the token, so it is quoted and shortened.
 pub(crate) fn lookup_error(lookup: &Lookup, alg: JwtAlgorithm, kid: &str) -> ClaimsError {
     match lookup {
-        Lookup::WrongAlgorithm(key_type) => ClaimsError::new(
+        Lookup::WrongAlgorithm => ClaimsError::new(
             ClaimsErrorKind::Algorithm,
-            format!(
-                "key for key id {} is {key_type} and cannot verify {alg}",
-                quote_kid(kid)
-            ),
+            format!("no key for key id {} can verify {alg}", quote_kid(kid)),
         ),
         _ => ClaimsError::new(
             ClaimsErrorKind::UnknownKey,

@@ -8,4 +8,6 @@ pub mod certs;
 pub(crate) mod demo;
 pub(crate) mod grpc;
 #[allow(clippy::unwrap_used)]
+pub mod jwt;
+#[allow(clippy::unwrap_used)]
 pub mod tls;

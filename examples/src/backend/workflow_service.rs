@@ -16,7 +16,7 @@ use super::{
     namespaces::Namespace,
     paging, poll, query, search_attributes,
     status::{self, invalid_argument},
-    workflows::{Run, StartRequest, Started},
+    workflows::{Run, StartOutcome, StartRequest},
 };
 use crate::temporal::workflowservice::workflow_service_server::WorkflowService;
 
@@ -165,9 +165,9 @@ impl WorkflowService for Backend {
         };
         let outcome = self.state().workflows.start(&request.namespace, start);
         let (run_id, started) = match outcome {
-            Started::New { run_id } => (run_id, true),
-            Started::Existing { run_id } => (run_id, false),
-            Started::AlreadyStarted { run_id, request_id } => {
+            StartOutcome::New { run_id } => (run_id, true),
+            StartOutcome::Existing { run_id } => (run_id, false),
+            StartOutcome::AlreadyStarted { run_id, request_id } => {
                 return Err(status::already_started(
                     &request.workflow_id,
                     &run_id,

@@ -128,7 +128,7 @@ pub(super) struct StartRequest {
 
 /// The outcome of a start.
 #[derive(Debug)]
-pub(super) enum Started {
+pub(super) enum StartOutcome {
     /// A new run was created.
     New { run_id: String },
     /// The running execution was reused (conflict policy USE_EXISTING or a retried request id).
@@ -144,7 +144,7 @@ pub(super) struct Workflows {
 }
 
 impl Workflows {
-    pub(super) fn start(&mut self, namespace: &str, request: StartRequest) -> Started {
+    pub(super) fn start(&mut self, namespace: &str, request: StartRequest) -> StartOutcome {
         let runs = self.by_namespace.entry(namespace.to_owned()).or_default();
         let latest = runs
             .iter_mut()
@@ -154,13 +154,13 @@ impl Workflows {
             if existing.is_running() {
                 // A client retrying the same start gets the same run back.
                 if existing.request_id == request.run.request_id {
-                    return Started::Existing {
+                    return StartOutcome::Existing {
                         run_id: existing.run_id.clone(),
                     };
                 }
                 match request.conflict_policy {
                     WorkflowIdConflictPolicy::UseExisting => {
-                        return Started::Existing {
+                        return StartOutcome::Existing {
                             run_id: existing.run_id.clone(),
                         };
                     }
@@ -169,7 +169,7 @@ impl Workflows {
                         existing.close_time = Some(SystemTime::now());
                     }
                     _ => {
-                        return Started::AlreadyStarted {
+                        return StartOutcome::AlreadyStarted {
                             run_id: existing.run_id.clone(),
                             request_id: existing.request_id.clone(),
                         };
@@ -179,7 +179,7 @@ impl Workflows {
                 || (request.reuse_policy == WorkflowIdReusePolicy::AllowDuplicateFailedOnly
                     && existing.status == WorkflowExecutionStatus::Completed)
             {
-                return Started::AlreadyStarted {
+                return StartOutcome::AlreadyStarted {
                     run_id: existing.run_id.clone(),
                     request_id: existing.request_id.clone(),
                 };
@@ -187,7 +187,7 @@ impl Workflows {
         }
         let run_id = request.run.run_id.clone();
         runs.push(request.run);
-        Started::New { run_id }
+        StartOutcome::New { run_id }
     }
 
     /// Runs of a namespace matching a query, newest first (as Temporal lists them).

@@ -9,14 +9,24 @@
 //! temporal operator namespace describe -n default --address 127.0.0.1:7233
 //! ```
 //!
+//! With `--jwks-uri` (repeatable), bearer JWTs are verified against those JWK Sets and mapped to
+//! roles by Temporal's default JWT claim mapper (`permissions: ["default:write", ...]`):
+//!
+//! ```text
+//! cargo run -p tonic-authz-examples --bin frontend -- --jwks-uri https://idp.example/.well-known/jwks.json
+//! ```
+//!
 //! Logs go to stderr, filtered by `RUST_LOG` (default `info`). Ctrl-C stops it after in-flight
 //! calls finish.
 
-use std::{net::SocketAddr, process::ExitCode};
+use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use clap::{Parser, ValueEnum};
 use tokio::net::TcpListener;
-use tonic_authz::{AuthzLayer, DefaultAuthorizer, NoopAuthorizer, NoopClaimMapper};
+use tonic_authz::{
+    AuthzLayer, DefaultAuthorizer, JwksKeyProvider, JwtClaimMapper, KeyError, NoopAuthorizer,
+    NoopClaimMapper,
+};
 use tonic_authz_examples::{Backend, BackendConfig, Frontend};
 use tracing_subscriber::EnvFilter;
 
@@ -40,7 +50,7 @@ enum ClaimMapperChoice {
 
 /// A Temporal-style Frontend secured by tonic-authz.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7233")]
@@ -54,22 +64,39 @@ struct Args {
     /// The claim mapper.
     #[arg(long, value_enum, default_value = "none")]
     claim_mapper: ClaimMapperChoice,
+    /// Verify bearer JWTs with the keys of this JWK Set (`http://`, `https://` or `file://`;
+    /// repeatable) and map them with Temporal's default JWT claim mapper.
+    #[arg(long = "jwks-uri", value_name = "URI", conflicts_with = "claim_mapper")]
+    jwks_uris: Vec<String>,
     /// Serve without the authorization layer at all.
-    #[arg(long, conflicts_with_all = ["authorizer", "claim_mapper"])]
+    #[arg(long, conflicts_with_all = ["authorizer", "claim_mapper", "jwks_uris"])]
     no_authz: bool,
 }
 
-fn authz_layer(args: &Args) -> AuthzLayer {
-    let builder = AuthzLayer::builder().known_namespaces(args.namespaces.iter().cloned());
+async fn authz_layer(args: &Args) -> Result<AuthzLayer, KeyError> {
+    // Only registered namespaces become metric labels; callers cannot grow the label set.
+    let known = std::iter::once("default".to_owned()).chain(args.namespaces.iter().cloned());
+    let builder = AuthzLayer::builder().known_namespaces(known);
     let builder = match args.authorizer {
         AuthorizerChoice::Default => builder.authorizer(DefaultAuthorizer::new()),
         AuthorizerChoice::Noop => builder.authorizer(NoopAuthorizer),
     };
-    match args.claim_mapper {
+    if !args.jwks_uris.is_empty() {
+        // A failed first fetch does not stop start-up: tokens are refused until keys load.
+        let keys = JwksKeyProvider::builder()
+            .uris(args.jwks_uris.iter().cloned())
+            .build()
+            .await?;
+        tracing::info!(keys = keys.keys_loaded(), "JWT key provider ready");
+        return Ok(builder
+            .claim_mapper(JwtClaimMapper::new(Arc::new(keys)))
+            .build());
+    }
+    Ok(match args.claim_mapper {
         ClaimMapperChoice::Noop => builder.claim_mapper(NoopClaimMapper),
         ClaimMapperChoice::None => builder,
     }
-    .build()
+    .build())
 }
 
 async fn shutdown_signal() {
@@ -99,7 +126,13 @@ async fn main() -> ExitCode {
     if args.no_authz {
         tracing::warn!("serving without authorization: every call is allowed");
     } else {
-        frontend = frontend.with_authz(authz_layer(&args));
+        match authz_layer(&args).await {
+            Ok(layer) => frontend = frontend.with_authz(layer),
+            Err(error) => {
+                eprintln!("frontend: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
 
     let listener = match TcpListener::bind(args.listen).await {
@@ -115,6 +148,7 @@ async fn main() -> ExitCode {
         %addr,
         authorizer = ?args.authorizer,
         claim_mapper = ?args.claim_mapper,
+        jwks_uris = ?args.jwks_uris,
         authz = !args.no_authz,
         "frontend started"
     );

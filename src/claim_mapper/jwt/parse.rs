@@ -331,7 +331,7 @@ mod tests {
     fn structure_errors() {
         let err = |t: &str| {
             parse(t, &[JwtAlgorithm::RS256])
-                .unwrap_err()
+                .expect_err("must fail")
                 .message()
                 .to_owned()
         };

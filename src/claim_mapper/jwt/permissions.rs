@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(c.namespace_role("TEMPORAL-SYSTEM"), Role::ADMIN);
         assert_eq!(c.namespace_role("x"), Role::WRITER | Role::WORKER);
         assert_eq!(c.system(), Role::WORKER | Role::READER);
-        assert_eq!(c.namespaces().len(), 5);
+        assert_eq!(c.namespaces().len(), 6);
     }
 
     #[test]

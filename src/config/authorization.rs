@@ -1,0 +1,257 @@
+//! `global.authorization`: Temporal's authorization keys (spec E.12), spelled as Temporal spells
+//! them, and this crate's additions beside them in the same camelCase style.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+
+use super::duration;
+use crate::{CertificateRule, JwtAlgorithm};
+
+/// `global.authorization`.
+///
+/// Temporal's keys: `jwtKeyProvider`, `permissionsClaimName`, `permissionsRegex`, `authorizer`,
+/// `claimMapper`, `authHeaderName`, `authExtraHeaderName`, `audience` (and `remoteClusterAuth`,
+/// accepted and ignored: it concerns outbound cross-cluster calls). Every other key is this
+/// crate's. Unknown keys are errors.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct Authorization {
+    /// Temporal's `jwtKeyProvider`: where the JWT verification keys come from.
+    pub jwt_key_provider: JwtKeyProvider,
+    /// Temporal's `permissionsClaimName`: the JWT claim holding `namespace:role` permissions.
+    /// Default `permissions`; an empty string also means `permissions`, as in Temporal.
+    pub permissions_claim_name: String,
+    /// Temporal's `permissionsRegex`: a regular expression with named groups `namespace` and
+    /// `role`, used to read permission entries instead of the `namespace:role` split.
+    /// Default: empty (not used).
+    pub permissions_regex: String,
+    /// Temporal's `authorizer`: `""` selects the no-op authorizer (allows every call),
+    /// `default` Temporal's default authorizer; compared case-insensitively, anything else is
+    /// the error `unknown authorizer: <value>`.
+    /// Default when the key is absent: `default` (Temporal would select the no-op authorizer;
+    /// this crate denies by default, so allowing everything must be asked for with `""`).
+    pub authorizer: AuthorizerKind,
+    /// Temporal's `claimMapper`: `""` selects the no-op claim mapper (every caller is a system
+    /// admin), `default` the JWT claim mapper (plus the certificate claim mapper when
+    /// `certificateClaimRules` is set); compared case-insensitively, anything else is the
+    /// error `unknown claim mapper: <value>`.
+    /// Default when the key is absent: `default` (for the same reason as `authorizer`).
+    pub claim_mapper: ClaimMapperKind,
+    /// Temporal's `authHeaderName`: the request header carrying the bearer token.
+    /// Default `authorization`; an empty string also means `authorization`.
+    pub auth_header_name: String,
+    /// Temporal's `authExtraHeaderName`: the header passed to the claim mapper as extra data.
+    /// Default `authorization-extras`; an empty string also means `authorization-extras`.
+    pub auth_extra_header_name: String,
+    /// Temporal's `audience`: the audience a token must carry. Default: empty (not checked).
+    pub audience: String,
+    /// Temporal's `remoteClusterAuth`: accepted for compatibility and ignored (it configures
+    /// tokens on outbound cross-cluster calls, which this crate does not make).
+    #[serde(rename = "remoteClusterAuth")]
+    remote_cluster_auth: Option<IgnoredAny>,
+
+    /// Ours. The JWT signature algorithms accepted, by their registered names (e.g.
+    /// `[RS256, ES256]`); an unknown name is an error.
+    /// Default: unset, the JWT claim mapper's default (`RS256`, `ES256`, as Temporal).
+    #[serde(deserialize_with = "deserialize_algorithms")]
+    pub algorithms: Option<Vec<JwtAlgorithm>>,
+    /// Ours. Clock skew tolerated on `exp`, `nbf` and `iat`, a Go duration (whole seconds).
+    /// Default: unset, the JWT claim mapper's default (zero, as Temporal).
+    #[serde(deserialize_with = "duration::deserialize_option")]
+    pub leeway: Option<Duration>,
+    /// Ours. The issuer (`iss`) a token must carry. Default: unset (not checked, as in Temporal).
+    pub issuer: Option<String>,
+    /// Ours. Permission entries naming one of these namespaces grant *system* roles.
+    /// Default: unset, the JWT claim mapper's default (`temporal-system` and `system`).
+    pub system_permission_namespaces: Option<Vec<String>>,
+    /// Ours. How many verified tokens to remember; `0` disables the cache.
+    /// Default: unset, the JWT claim mapper's default (10 000).
+    pub token_cache_size: Option<u64>,
+    /// Ours. The longest time a verified token is remembered (never past its `exp`), a Go
+    /// duration. Default: unset, the JWT claim mapper's default (`5m`).
+    #[serde(deserialize_with = "duration::deserialize_option")]
+    pub token_cache_max_age: Option<Duration>,
+    /// Ours. The largest request message (bytes, after decompression) read to find the
+    /// namespace. Default: unset, the layer's default (4 MiB).
+    pub max_message_size: Option<usize>,
+    /// Ours. How long to wait for the first request message, a Go duration.
+    /// Default: unset, the layer's default (`10s`).
+    #[serde(deserialize_with = "duration::deserialize_option")]
+    pub body_timeout: Option<Duration>,
+    /// Ours. Compute, log and count every decision, but let denied calls through.
+    /// Default `false`. Announced at start-up at warn level and on every would-be denial.
+    pub dry_run: bool,
+    /// Ours, after Temporal's dynamic-config key `frontend.exposeAuthorizerErrors`: return an
+    /// authorizer's own error to the client instead of the generic `PERMISSION_DENIED`.
+    /// Default `false`.
+    pub expose_authorizer_errors: bool,
+    /// Ours. Rules mapping a verified client certificate to claims
+    /// (`{field, value, permissions}`, see [`CertificateRule`]); when non-empty and
+    /// `claimMapper` is `default`, callers with a verified client certificate get claims from
+    /// them. Default: empty.
+    pub certificate_claim_rules: Vec<CertificateRule>,
+    /// Ours. The namespaces that may appear as the `namespace` metric label; any other name
+    /// (one a caller made up, say) is reported as `_unknown_`, which bounds the label set.
+    /// Default: empty (every namespace label is `_unknown_`).
+    pub known_namespaces: Vec<String>,
+}
+
+impl Default for Authorization {
+    fn default() -> Self {
+        Authorization {
+            jwt_key_provider: JwtKeyProvider::default(),
+            permissions_claim_name: "permissions".to_owned(),
+            permissions_regex: String::new(),
+            authorizer: AuthorizerKind::Default,
+            claim_mapper: ClaimMapperKind::Default,
+            auth_header_name: "authorization".to_owned(),
+            auth_extra_header_name: "authorization-extras".to_owned(),
+            audience: String::new(),
+            remote_cluster_auth: None,
+            algorithms: None,
+            leeway: None,
+            issuer: None,
+            system_permission_namespaces: None,
+            token_cache_size: None,
+            token_cache_max_age: None,
+            max_message_size: None,
+            body_timeout: None,
+            dry_run: false,
+            expose_authorizer_errors: false,
+            certificate_claim_rules: Vec::new(),
+            known_namespaces: Vec::new(),
+        }
+    }
+}
+
+/// `global.authorization.jwtKeyProvider`: Temporal's JWKS key provider settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct JwtKeyProvider {
+    /// Temporal's `keySourceURIs`: JWKS documents to load (`https://`, `http://`, `file://`);
+    /// blank entries are skipped. Default: empty (no keys: every token is refused).
+    #[serde(rename = "keySourceURIs")]
+    pub key_source_uris: Vec<String>,
+    /// Temporal's `refreshInterval`: how often the key sets are re-fetched, a Go duration;
+    /// `0` means never after start-up. Default `1m` (the value Temporal's shipped config
+    /// templates use).
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub refresh_interval: Duration,
+    /// Ours. The shortest time between two re-fetches triggered by a token whose `kid` is not
+    /// in the key set, a Go duration. Default: unset, the key provider's default (`30s`).
+    #[serde(deserialize_with = "duration::deserialize_option")]
+    pub kid_miss_cooldown: Option<Duration>,
+}
+
+impl Default for JwtKeyProvider {
+    fn default() -> Self {
+        JwtKeyProvider {
+            key_source_uris: Vec::new(),
+            refresh_interval: Duration::from_secs(60),
+            kid_miss_cooldown: None,
+        }
+    }
+}
+
+/// Which authorizer to build; see [`Authorization::authorizer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthorizerKind {
+    /// `""`: [`NoopAuthorizer`](crate::NoopAuthorizer), which allows every call.
+    Noop,
+    /// `default`: [`DefaultAuthorizer`](crate::DefaultAuthorizer), Temporal's.
+    Default,
+}
+
+/// Which claim mapper to build; see [`Authorization::claim_mapper`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ClaimMapperKind {
+    /// `""`: [`NoopClaimMapper`](crate::NoopClaimMapper), every caller is a system admin.
+    Noop,
+    /// `default`: the JWT claim mapper (and the certificate rules, when configured).
+    Default,
+}
+
+/// Reads Temporal's selector strings: `""` (or null) and `default`, case-insensitively.
+struct SelectorVisitor {
+    what: &'static str,
+}
+
+impl Visitor<'_> for SelectorVisitor {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the {} name `default` or an empty string", self.what)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        if v.is_empty() {
+            Ok(false)
+        } else if v.eq_ignore_ascii_case("default") {
+            Ok(true)
+        } else {
+            // Temporal's exact start-up error text.
+            Err(E::custom(format!("unknown {}: {v}", self.what)))
+        }
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthorizerKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let default = deserializer.deserialize_any(SelectorVisitor { what: "authorizer" })?;
+        Ok(if default {
+            AuthorizerKind::Default
+        } else {
+            AuthorizerKind::Noop
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ClaimMapperKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let default = deserializer.deserialize_any(SelectorVisitor {
+            what: "claim mapper",
+        })?;
+        Ok(if default {
+            ClaimMapperKind::Default
+        } else {
+            ClaimMapperKind::Noop
+        })
+    }
+}
+
+fn deserialize_algorithms<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<JwtAlgorithm>>, D::Error> {
+    let names: Option<Vec<String>> = Option::deserialize(deserializer)?;
+    let Some(names) = names else {
+        return Ok(None);
+    };
+    names
+        .iter()
+        .map(|name| {
+            JwtAlgorithm::from_name(name).ok_or_else(|| {
+                let known: Vec<&str> = JwtAlgorithm::ALL.iter().map(|a| a.as_str()).collect();
+                de::Error::custom(format!(
+                    "unknown JWT algorithm: {name} (expected one of {})",
+                    known.join(", ")
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}

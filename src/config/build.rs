@@ -1,0 +1,255 @@
+//! From configuration to runtime objects: [`AuthzLayer::from_config`] and
+//! [`Config::frontend_tls`].
+//!
+//! This is the only bridge from data to runtime objects, and it only calls the public builders
+//! (`AuthzLayer::builder()`, `JwksKeyProvider::builder()`, `JwtClaimMapper::builder()`,
+//! `CertificateClaimMapper::new`, `TlsAcceptor::new`), so whatever a file can say, code can
+//! say too. Each failure is turned into a [`ConfigError`] naming the key and the file.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::{AuthorizerKind, ClaimMapperKind, Config, ConfigError, ConfigErrorKind};
+use crate::tls::{BackgroundTask, TlsAcceptor, TlsError, TlsErrorKind};
+use crate::{
+    AuthzLayer, CertificateClaimMapper, ClaimMapper, CombinedClaimMapper, DefaultAuthorizer,
+    JwksKeyProvider, JwtClaimMapper, NoopAuthorizer, NoopClaimMapper,
+};
+
+const AUTHZ: &str = "global.authorization";
+
+impl AuthzLayer {
+    /// Builds the layer from `config.global.authorization` (see
+    /// [`config`](crate::config) and `docs/configuration.md`):
+    ///
+    /// - `authorizer`: `default` gives [`DefaultAuthorizer`], `""` [`NoopAuthorizer`];
+    /// - `claimMapper`: `""` gives [`NoopClaimMapper`]; `default` gives a [`JwtClaimMapper`]
+    ///   over a [`JwksKeyProvider`] (from `jwtKeyProvider`), and, when `certificateClaimRules`
+    ///   is set, a [`CertificateClaimMapper`] too, the two combined with
+    ///   [`CombinedClaimMapper`] (the token mapper for calls with a token, the certificate
+    ///   mapper for calls with a verified client certificate). With certificate rules and no
+    ///   `keySourceURIs` (mutual TLS only), only the certificate mapper is used;
+    /// - every other key goes to the matching builder setter; unset keys keep the builder's
+    ///   default.
+    ///
+    /// Async because the JWKS key sets are fetched once before the layer serves (a failed
+    /// first fetch is logged and retried, as in Temporal; it does not fail start-up). Must be
+    /// called inside a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// A value no builder accepts: a key-source URI that is not usable, a certificate rule
+    /// that does not compile, an invalid header name. The error names the key and the file.
+    pub async fn from_config(config: &Config) -> Result<AuthzLayer, ConfigError> {
+        let a = &config.global.authorization;
+        let mut builder = AuthzLayer::builder();
+        builder = match a.authorizer {
+            AuthorizerKind::Noop => {
+                tracing::warn!(
+                    "authorizer is the no-op authorizer (`authorizer: \"\"`): every call is allowed"
+                );
+                builder.authorizer(NoopAuthorizer)
+            }
+            AuthorizerKind::Default => builder.authorizer(DefaultAuthorizer::new()),
+        };
+        builder = match a.claim_mapper {
+            ClaimMapperKind::Noop => builder.claim_mapper(NoopClaimMapper),
+            ClaimMapperKind::Default => {
+                builder.shared_claim_mapper(default_claim_mapper(config).await?)
+            }
+        };
+        builder = builder
+            .try_auth_header_name(&a.auth_header_name)
+            .map_err(|(_, e)| {
+                config.locate(ConfigError::invalid(
+                    format!("{AUTHZ}.authHeaderName"),
+                    format!("invalid header name {:?}: {e}", a.auth_header_name),
+                ))
+            })?
+            .try_auth_extra_header_name(&a.auth_extra_header_name)
+            .map_err(|(_, e)| {
+                config.locate(ConfigError::invalid(
+                    format!("{AUTHZ}.authExtraHeaderName"),
+                    format!("invalid header name {:?}: {e}", a.auth_extra_header_name),
+                ))
+            })?
+            .audience(a.audience.clone())
+            .expose_authorizer_errors(a.expose_authorizer_errors)
+            .dry_run(a.dry_run)
+            .known_namespaces(a.known_namespaces.iter().cloned());
+        if let Some(bytes) = a.max_message_size {
+            builder = builder.max_message_size(bytes);
+        }
+        if let Some(timeout) = a.body_timeout {
+            builder = builder.body_timeout(timeout);
+        }
+        Ok(builder.build())
+    }
+}
+
+/// `claimMapper: default`: the JWT mapper, the certificate mapper, or both combined.
+async fn default_claim_mapper(config: &Config) -> Result<Arc<dyn ClaimMapper>, ConfigError> {
+    let a = &config.global.authorization;
+    let certificates = if a.certificate_claim_rules.is_empty() {
+        None
+    } else {
+        let mapper =
+            CertificateClaimMapper::new(a.certificate_claim_rules.clone()).map_err(|e| {
+                // The rule's own message, without the mapper's `rules[i]: ` prefix: the key
+                // path says which rule.
+                let full = e.to_string();
+                let prefix = format!("rules[{}]: ", e.rule());
+                let message = full.strip_prefix(&prefix).unwrap_or(&full).to_owned();
+                config.locate(
+                    ConfigError::invalid(
+                        format!("{AUTHZ}.certificateClaimRules[{}]", e.rule()),
+                        message,
+                    )
+                    .with_source(e),
+                )
+            })?;
+        Some(mapper)
+    };
+    let has_key_sources = a
+        .jwt_key_provider
+        .key_source_uris
+        .iter()
+        .any(|uri| !uri.trim().is_empty());
+    // Temporal's default mapper is the JWT mapper; with only certificate rules configured the
+    // deployment is mutual-TLS only and a JWT mapper without keys would refuse every token.
+    let tokens = if has_key_sources || certificates.is_none() {
+        Some(jwt_claim_mapper(config).await?)
+    } else {
+        None
+    };
+    Ok(match (tokens, certificates) {
+        (Some(tokens), Some(certificates)) => Arc::new(
+            CombinedClaimMapper::new()
+                .with_token_mapper(tokens)
+                .with_certificate_mapper(certificates),
+        ),
+        (Some(tokens), None) => Arc::new(tokens),
+        (None, Some(certificates)) => Arc::new(certificates),
+        (None, None) => Arc::new(NoopClaimMapper),
+    })
+}
+
+async fn jwt_claim_mapper(config: &Config) -> Result<JwtClaimMapper, ConfigError> {
+    let a = &config.global.authorization;
+    let provider = &a.jwt_key_provider;
+    let mut keys = JwksKeyProvider::builder()
+        .uris(provider.key_source_uris.iter().cloned())
+        .refresh_interval(provider.refresh_interval);
+    if let Some(cooldown) = provider.kid_miss_cooldown {
+        keys = keys.kid_miss_cooldown(cooldown);
+    }
+    let keys = keys.build().await.map_err(|e| {
+        config.locate(
+            ConfigError::build(
+                format!("{AUTHZ}.jwtKeyProvider.keySourceURIs"),
+                e.to_string(),
+            )
+            .with_source(e),
+        )
+    })?;
+    let mut mapper = JwtClaimMapper::builder(Arc::new(keys));
+    // Empty means the default, as in Temporal.
+    if !a.permissions_claim_name.is_empty() {
+        mapper = mapper.permissions_claim_name(a.permissions_claim_name.clone());
+    }
+    if !a.permissions_regex.is_empty() {
+        mapper = mapper.permissions_regex(a.permissions_regex.clone());
+    }
+    if let Some(namespaces) = &a.system_permission_namespaces {
+        mapper = mapper.system_namespaces(namespaces.iter().cloned());
+    }
+    if let Some(algorithms) = &a.algorithms {
+        mapper = mapper.algorithms(algorithms.iter().copied());
+    }
+    if let Some(leeway) = a.leeway {
+        mapper = mapper.leeway(leeway);
+    }
+    if let Some(issuer) = &a.issuer {
+        mapper = mapper.issuer(issuer.clone());
+    }
+    if let Some(capacity) = a.token_cache_size {
+        mapper = mapper.cache_capacity(capacity);
+    }
+    if let Some(max_age) = a.token_cache_max_age {
+        mapper = mapper.cache_max_age(max_age);
+    }
+    Ok(mapper.build())
+}
+
+/// The frontend listener's TLS, built from `global.tls`: the acceptor, and the background
+/// certificate reload (`refreshInterval`) and expiration checks (`expirationChecks`), which
+/// run until this value is dropped.
+#[must_use = "certificate reload and expiration checks stop when this is dropped"]
+pub struct FrontendTls {
+    acceptor: TlsAcceptor,
+    _reloader: BackgroundTask,
+    _expiration_checks: BackgroundTask,
+}
+
+impl FrontendTls {
+    /// The acceptor to serve with (e.g. `acceptor().incoming(listener)` into tonic's
+    /// `serve_with_incoming`). Clones share the reloaded material.
+    #[must_use]
+    pub fn acceptor(&self) -> &TlsAcceptor {
+        &self.acceptor
+    }
+}
+
+impl fmt::Debug for FrontendTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrontendTls")
+            .field("acceptor", &self.acceptor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// The frontend listener's TLS from `global.tls.frontend`, or `None` when server TLS is off
+    /// there (no `keyFile` / `keyData`, as in Temporal): then the frontend serves plaintext.
+    /// Certificate reload every `global.tls.refreshInterval` and the expiration checks start
+    /// here when configured, so this must be called inside a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// Temporal's start-up validation of `global.tls` (spec F.2) or a certificate, key or CA
+    /// that does not load; the error names the key (`global.tls.frontend.server.certFile`)
+    /// and the configuration file.
+    pub fn frontend_tls(&self) -> Result<Option<FrontendTls>, ConfigError> {
+        let tls = &self.global.tls;
+        tls.validate()
+            .map_err(|e| self.locate(tls_error(e, "global.tls")))?;
+        if !tls.frontend.server.is_enabled() {
+            return Ok(None);
+        }
+        let acceptor = TlsAcceptor::new(&tls.frontend)
+            .map_err(|e| self.locate(tls_error(e, "global.tls.frontend")))?;
+        let reloader = acceptor.spawn_reloader(tls.refresh_interval);
+        let expiration_checks = acceptor.spawn_expiration_checks(tls.expiration_checks);
+        Ok(Some(FrontendTls {
+            acceptor,
+            _reloader: reloader,
+            _expiration_checks: expiration_checks,
+        }))
+    }
+}
+
+/// A TLS error as a configuration error at `prefix` + the TLS error's own field.
+pub(crate) fn tls_error(error: TlsError, prefix: &str) -> ConfigError {
+    let kind = match error.kind() {
+        TlsErrorKind::Invalid => ConfigErrorKind::Invalid,
+        _ => ConfigErrorKind::Build,
+    };
+    let key_path = if error.field().is_empty() {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}.{}", error.field())
+    };
+    ConfigError::new(kind, error.message().to_owned())
+        .with_key_path(key_path)
+        .with_source(error)
+}
