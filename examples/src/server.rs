@@ -18,7 +18,7 @@ use tonic_health::{
     server::{HealthReporter, HealthService},
 };
 
-use tonic_authz::AuthzLayer;
+use tonic_authz::{AuthzLayer, tls::TlsAcceptor};
 
 use crate::{
     backend::Backend,
@@ -125,6 +125,41 @@ impl Frontend {
     {
         let routes = services(&self.backend).await.into_routes();
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        match self.authz {
+            Some(layer) => {
+                Server::builder()
+                    .layer(layer)
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(incoming, shutdown)
+                    .await
+            }
+            None => {
+                Server::builder()
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(incoming, shutdown)
+                    .await
+            }
+        }
+    }
+
+    /// Like [`serve`](Frontend::serve), over TLS: every connection accepted on `listener`
+    /// goes through `acceptor` (mutual TLS when its config requires client certificates), and
+    /// the verified client certificate reaches the authorization layer.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the server cannot run on the listener.
+    pub async fn serve_tls<F>(
+        self,
+        listener: TcpListener,
+        acceptor: TlsAcceptor,
+        shutdown: F,
+    ) -> Result<(), tonic::transport::Error>
+    where
+        F: Future<Output = ()>,
+    {
+        let routes = services(&self.backend).await.into_routes();
+        let incoming = acceptor.incoming(listener);
         match self.authz {
             Some(layer) => {
                 Server::builder()

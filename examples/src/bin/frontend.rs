@@ -16,6 +16,14 @@
 //! cargo run -p tonic-authz-examples --bin frontend -- --jwks-uri https://idp.example/.well-known/jwks.json
 //! ```
 //!
+//! With `--tls-cert`/`--tls-key` it serves TLS, and with `--tls-client-ca` mutual TLS (client
+//! certificates required and verified, their identity handed to the claim mapper):
+//!
+//! ```text
+//! cargo run -p tonic-authz-examples --bin frontend -- --tls-cert server.pem \
+//!     --tls-key server.key --tls-client-ca ca.pem --jwks-uri file:///path/jwks.json
+//! ```
+//!
 //! Logs go to stderr, filtered by `RUST_LOG` (default `info`). Ctrl-C stops it after in-flight
 //! calls finish.
 
@@ -23,6 +31,7 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use clap::{Parser, ValueEnum};
 use tokio::net::TcpListener;
+use tonic_authz::tls::{GroupTls, ServerTls, TlsAcceptor, TlsError};
 use tonic_authz::{
     AuthzLayer, DefaultAuthorizer, JwksKeyProvider, JwtClaimMapper, KeyError, NoopAuthorizer,
     NoopClaimMapper,
@@ -68,6 +77,15 @@ struct Args {
     /// repeatable) and map them with Temporal's default JWT claim mapper.
     #[arg(long = "jwks-uri", value_name = "URI", conflicts_with = "claim_mapper")]
     jwks_uris: Vec<String>,
+    /// Serve TLS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<String>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<String>,
+    /// Require client certificates signed by this PEM CA (mutual TLS; repeatable).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_client_ca: Vec<String>,
     /// Serve without the authorization layer at all.
     #[arg(long, conflicts_with_all = ["authorizer", "claim_mapper", "jwks_uris"])]
     no_authz: bool,
@@ -97,6 +115,21 @@ async fn authz_layer(args: &Args) -> Result<AuthzLayer, KeyError> {
         ClaimMapperChoice::None => builder,
     }
     .build())
+}
+
+/// The TLS acceptor of `--tls-*`, or `None` for plaintext.
+fn tls_acceptor(args: &Args) -> Result<Option<TlsAcceptor>, TlsError> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    let mut server = ServerTls::default();
+    server.cert_file.clone_from(cert);
+    server.key_file.clone_from(key);
+    server.client_ca_files.clone_from(&args.tls_client_ca);
+    server.require_client_auth = !args.tls_client_ca.is_empty();
+    let mut group = GroupTls::default();
+    group.server = server;
+    TlsAcceptor::new(&group).map(Some)
 }
 
 async fn shutdown_signal() {
@@ -150,9 +183,23 @@ async fn main() -> ExitCode {
         claim_mapper = ?args.claim_mapper,
         jwks_uris = ?args.jwks_uris,
         authz = !args.no_authz,
+        tls = args.tls_cert.is_some(),
+        mutual_tls = !args.tls_client_ca.is_empty(),
         "frontend started"
     );
-    match frontend.serve(listener, shutdown_signal()).await {
+    let served = match tls_acceptor(&args) {
+        Ok(None) => frontend.serve(listener, shutdown_signal()).await,
+        Ok(Some(acceptor)) => {
+            frontend
+                .serve_tls(listener, acceptor, shutdown_signal())
+                .await
+        }
+        Err(error) => {
+            eprintln!("frontend: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("frontend: server failed: {error}");
