@@ -370,6 +370,11 @@ impl TlsAcceptor {
     /// # Errors
     /// The handshake failed (e.g. the client certificate was refused) or timed out.
     pub async fn accept(&self, tcp: TcpStream) -> io::Result<TlsStream<TcpStream>> {
+        // gRPC writes small HTTP/2 frames; Nagle's algorithm would hold them back by up to a
+        // delayed-ACK period (tonic sets the same on its own plaintext listener).
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
         let inner = self.inner.clone();
         let handshake = async move {
             let start = LazyConfigAcceptor::new(Acceptor::default(), tcp).await?;
