@@ -215,16 +215,12 @@ impl AuthzLayerBuilder {
         mut self,
         name: &str,
     ) -> Result<AuthzLayerBuilder, (AuthzLayerBuilder, http::header::InvalidHeaderName)> {
-        if name.is_empty() {
-            return Ok(self);
+        match parse_header_name(name) {
+            Ok(Some(h)) => self.auth_header = h,
+            Ok(None) => {}
+            Err(e) => return Err((self, e)),
         }
-        match HeaderName::try_from(name) {
-            Ok(h) => {
-                self.auth_header = h;
-                Ok(self)
-            }
-            Err(e) => Err((self, e)),
-        }
+        Ok(self)
     }
 
     /// The extra header (Temporal's `authorization-extras`). Default `authorization-extras`.
@@ -246,16 +242,12 @@ impl AuthzLayerBuilder {
         mut self,
         name: &str,
     ) -> Result<AuthzLayerBuilder, (AuthzLayerBuilder, http::header::InvalidHeaderName)> {
-        if name.is_empty() {
-            return Ok(self);
+        match parse_header_name(name) {
+            Ok(Some(h)) => self.extra_header = h,
+            Ok(None) => {}
+            Err(e) => return Err((self, e)),
         }
-        match HeaderName::try_from(name) {
-            Ok(h) => {
-                self.extra_header = h;
-                Ok(self)
-            }
-            Err(e) => Err((self, e)),
-        }
+        Ok(self)
     }
 
     /// A fixed expected JWT audience for every call. Default: none (not checked).
@@ -384,6 +376,14 @@ impl AuthzLayerBuilder {
             }),
         }
     }
+}
+
+/// A configured header name: `None` for an empty name (keep the default, as Temporal).
+fn parse_header_name(name: &str) -> Result<Option<HeaderName>, http::header::InvalidHeaderName> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    HeaderName::try_from(name).map(Some)
 }
 
 fn plan(
