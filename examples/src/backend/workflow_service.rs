@@ -20,6 +20,28 @@ use super::{
 };
 use crate::temporal::workflowservice::workflow_service_server::WorkflowService;
 
+impl Backend {
+    /// Applies `change` to a running workflow run, or answers as Temporal does when the run is
+    /// unknown or already closed.
+    fn with_running_run<T>(
+        &self,
+        namespace: &str,
+        workflow_id: &str,
+        run_id: &str,
+        change: impl FnOnce(&mut Run) -> T,
+    ) -> Result<T, Status> {
+        let mut state = self.state();
+        let run = state
+            .workflows
+            .find_mut(namespace, workflow_id, run_id)
+            .ok_or_else(|| status::workflow_not_found(workflow_id, self.cluster()))?;
+        if !run.is_running() {
+            return Err(status::workflow_completed(self.cluster()));
+        }
+        Ok(change(run))
+    }
+}
+
 type Reply<T> = Result<Response<T>, Status>;
 
 /// The subject of the claims the authorization layer attached, if any.
@@ -262,19 +284,15 @@ impl WorkflowService for Backend {
         let execution = request.workflow_execution.unwrap_or_default();
         require(&execution.workflow_id, "WorkflowId")?;
         require(&request.signal_name, "SignalName")?;
-        let mut state = self.state();
-        let run = state
-            .workflows
-            .find_mut(
-                &request.namespace,
-                &execution.workflow_id,
-                &execution.run_id,
-            )
-            .ok_or_else(|| status::workflow_not_found(&execution.workflow_id, self.cluster()))?;
-        if !run.is_running() {
-            return Err(status::workflow_completed(self.cluster()));
-        }
-        run.signals.push(request.signal_name);
+        let signal = request.signal_name;
+        self.with_running_run(
+            &request.namespace,
+            &execution.workflow_id,
+            &execution.run_id,
+            |run| {
+                run.signals.push(signal);
+            },
+        )?;
         Ok(Response::new(wf::SignalWorkflowExecutionResponse::default()))
     }
 
@@ -287,20 +305,15 @@ impl WorkflowService for Backend {
         self.check_namespace(&request.namespace)?;
         let execution = request.workflow_execution.unwrap_or_default();
         require(&execution.workflow_id, "WorkflowId")?;
-        let mut state = self.state();
-        let run = state
-            .workflows
-            .find_mut(
-                &request.namespace,
-                &execution.workflow_id,
-                &execution.run_id,
-            )
-            .ok_or_else(|| status::workflow_not_found(&execution.workflow_id, self.cluster()))?;
-        if !run.is_running() {
-            return Err(status::workflow_completed(self.cluster()));
-        }
-        run.status = WorkflowExecutionStatus::Terminated;
-        run.close_time = Some(SystemTime::now());
+        self.with_running_run(
+            &request.namespace,
+            &execution.workflow_id,
+            &execution.run_id,
+            |run| {
+                run.status = WorkflowExecutionStatus::Terminated;
+                run.close_time = Some(SystemTime::now());
+            },
+        )?;
         Ok(Response::new(
             wf::TerminateWorkflowExecutionResponse::default(),
         ))
