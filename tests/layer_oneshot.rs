@@ -393,8 +393,8 @@ fn custom_header_layer(mapper: impl tonic_authz::ClaimMapper) -> AuthzLayerBuild
     AuthzLayer::builder()
         .claim_mapper(mapper)
         .authorizer(NoopAuthorizer)
-        .auth_header_name("custom-header")
-        .auth_extra_header_name("custom-extra-header")
+        .auth_header_name(http::HeaderName::from_static("custom-header"))
+        .auth_extra_header_name(http::HeaderName::from_static("custom-extra-header"))
 }
 
 #[tokio::test]

@@ -9,6 +9,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use http::HeaderName;
+
 use super::{AuthorizerKind, ClaimMapperKind, Config, ConfigError, ConfigErrorKind};
 use crate::tls::{BackgroundTask, TlsAcceptor, TlsError, TlsErrorKind};
 use crate::{
@@ -58,21 +60,14 @@ impl AuthzLayer {
                 builder.shared_claim_mapper(default_claim_mapper(config).await?)
             }
         };
+        // An empty name keeps the default, as in Temporal.
+        if let Some(name) = header_name(config, "authHeaderName", &a.auth_header_name)? {
+            builder = builder.auth_header_name(name);
+        }
+        if let Some(name) = header_name(config, "authExtraHeaderName", &a.auth_extra_header_name)? {
+            builder = builder.auth_extra_header_name(name);
+        }
         builder = builder
-            .try_auth_header_name(&a.auth_header_name)
-            .map_err(|(_, e)| {
-                config.locate(ConfigError::invalid(
-                    format!("{AUTHZ}.authHeaderName"),
-                    format!("invalid header name {:?}: {e}", a.auth_header_name),
-                ))
-            })?
-            .try_auth_extra_header_name(&a.auth_extra_header_name)
-            .map_err(|(_, e)| {
-                config.locate(ConfigError::invalid(
-                    format!("{AUTHZ}.authExtraHeaderName"),
-                    format!("invalid header name {:?}: {e}", a.auth_extra_header_name),
-                ))
-            })?
             .audience(a.audience.clone())
             .expose_authorizer_errors(a.expose_authorizer_errors)
             .dry_run(a.dry_run)
@@ -85,6 +80,19 @@ impl AuthzLayer {
         }
         Ok(builder.build())
     }
+}
+
+/// The header name configured at `global.authorization.<key>`; `None` when empty.
+fn header_name(config: &Config, key: &str, name: &str) -> Result<Option<HeaderName>, ConfigError> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    HeaderName::try_from(name).map(Some).map_err(|e| {
+        config.locate(ConfigError::invalid(
+            format!("{AUTHZ}.{key}"),
+            format!("invalid header name {name:?}: {e}"),
+        ))
+    })
 }
 
 /// `claimMapper: default`: the JWT mapper, the certificate mapper, or both combined.

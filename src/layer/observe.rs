@@ -1,14 +1,28 @@
-//! What every decision did, for operators: metrics (Temporal's names where Temporal has them)
-//! and tracing events. Namespace labels are bounded: only namespaces the operator declared as
-//! known become label values; anything else is `_unknown_`, as Temporal does with its registry.
+//! What every decision did, for operators: the metrics (Temporal's names where Temporal has
+//! them). Namespace labels are bounded: only namespaces the operator declared as known become
+//! label values; anything else is `_unknown_`, as Temporal does with its registry.
+//!
+//! The metric keys are built once, when the layer is built, so a call only looks its keys up.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
+
+use metrics::{Key, Label, Level, Metadata};
 
 use crate::ClaimsErrorKind;
 
 /// The label value for a namespace nobody declared.
 pub(crate) const UNKNOWN_NAMESPACE: &str = "_unknown_";
+
+const DECISIONS: &str = "tonic_authz_decisions_total";
+const LATENCY: &str = "service_authorization_latency";
+const UNAUTHORIZED: &str = "service_errors_unauthorized";
+const AUTHORIZE_FAILED: &str = "service_errors_authorize_failed";
+const MAPPER_FAILURES: &str = "tonic_authz_claim_mapper_failures_total";
+
+/// What the `metrics` macros would attach, so recorders that filter on it see the same.
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
 /// How one call ended, for counting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +37,15 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    const ALL: [Outcome; 6] = [
+        Outcome::Allowed,
+        Outcome::Denied,
+        Outcome::DryRunDenied,
+        Outcome::MapperFailed(ClaimsErrorKind::Other),
+        Outcome::AuthorizerFailed,
+        Outcome::Malformed,
+    ];
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Allowed => "allowed",
@@ -33,69 +56,118 @@ impl Outcome {
             Outcome::Malformed => "malformed_request",
         }
     }
-}
 
-/// Turns caller-supplied namespaces into bounded label values.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct NamespaceLabels {
-    known: HashSet<String>,
-}
-
-impl NamespaceLabels {
-    pub(crate) fn new(known: impl IntoIterator<Item = String>) -> NamespaceLabels {
-        NamespaceLabels {
-            known: known.into_iter().collect(),
-        }
-    }
-
-    pub(crate) fn label(&self, namespace: &str) -> String {
-        if !namespace.is_empty() && self.known.contains(namespace) {
-            namespace.to_owned()
-        } else {
-            UNKNOWN_NAMESPACE.to_owned()
+    /// The position of this outcome's decision counter in [`Meters`].
+    fn index(self) -> usize {
+        match self {
+            Outcome::Allowed => 0,
+            Outcome::Denied => 1,
+            Outcome::DryRunDenied => 2,
+            Outcome::MapperFailed(_) => 3,
+            Outcome::AuthorizerFailed => 4,
+            Outcome::Malformed => 5,
         }
     }
 }
 
-/// Records the metrics of one call. `authorized` is false when the authorizer never ran
-/// (a malformed request or a claim-mapper failure).
-pub(crate) fn record(
-    labels: &NamespaceLabels,
-    namespace: &str,
-    outcome: Outcome,
-    authorizer_latency: Option<Duration>,
-) {
-    let ns = labels.label(namespace);
-    metrics::counter!("tonic_authz_decisions_total", "outcome" => outcome.as_str()).increment(1);
-    if let Some(latency) = authorizer_latency {
-        metrics::histogram!(
-            "service_authorization_latency",
-            "operation" => "Authorization",
-            "namespace" => ns.clone()
-        )
-        .record(latency.as_secs_f64());
+/// The keys of the metrics labelled with one namespace.
+#[derive(Debug)]
+struct NamespaceKeys {
+    latency: Key,
+    unauthorized: Key,
+    authorize_failed: Key,
+}
+
+impl NamespaceKeys {
+    fn new(namespace: &str) -> NamespaceKeys {
+        let labels = vec![
+            Label::new("operation", "Authorization"),
+            Label::new("namespace", namespace.to_owned()),
+        ];
+        NamespaceKeys {
+            latency: Key::from_parts(LATENCY, labels.clone()),
+            unauthorized: Key::from_parts(UNAUTHORIZED, labels.clone()),
+            authorize_failed: Key::from_parts(AUTHORIZE_FAILED, labels),
+        }
     }
-    match outcome {
-        Outcome::Denied | Outcome::DryRunDenied => {
-            metrics::counter!(
-                "service_errors_unauthorized",
-                "operation" => "Authorization",
-                "namespace" => ns
-            )
-            .increment(1);
+}
+
+/// Every metric key a call can need, built once per layer.
+#[derive(Debug)]
+pub(crate) struct Meters {
+    decisions: [Key; 6],
+    known: HashMap<String, NamespaceKeys>,
+    unknown: NamespaceKeys,
+}
+
+impl Meters {
+    pub(crate) fn new(known_namespaces: impl IntoIterator<Item = String>) -> Meters {
+        Meters {
+            decisions: Outcome::ALL.map(|o| {
+                Key::from_parts(
+                    DECISIONS,
+                    vec![Label::from_static_parts("outcome", o.as_str())],
+                )
+            }),
+            known: known_namespaces
+                .into_iter()
+                .map(|ns| {
+                    let keys = NamespaceKeys::new(&ns);
+                    (ns, keys)
+                })
+                .collect(),
+            unknown: NamespaceKeys::new(UNKNOWN_NAMESPACE),
         }
-        Outcome::AuthorizerFailed => {
-            metrics::counter!(
-                "service_errors_authorize_failed",
-                "operation" => "Authorization",
-                "namespace" => ns
-            )
-            .increment(1);
+    }
+
+    /// The keys for `namespace`: its own when declared, `_unknown_` otherwise.
+    fn namespace(&self, namespace: &str) -> &NamespaceKeys {
+        if namespace.is_empty() {
+            return &self.unknown;
         }
-        Outcome::MapperFailed(kind) => {
-            metrics::counter!("tonic_authz_claim_mapper_failures_total", "reason" => kind.as_str())
+        self.known.get(namespace).unwrap_or(&self.unknown)
+    }
+
+    /// Records the metrics of one call. `authorizer_latency` is `None` when the authorizer
+    /// never ran (a malformed request or a claim-mapper failure).
+    pub(crate) fn record(
+        &self,
+        namespace: &str,
+        outcome: Outcome,
+        authorizer_latency: Option<Duration>,
+    ) {
+        metrics::with_recorder(|recorder| {
+            recorder
+                .register_counter(&self.decisions[outcome.index()], &METADATA)
                 .increment(1);
-        }
-        Outcome::Allowed | Outcome::Malformed => {}
+            let keys = self.namespace(namespace);
+            if let Some(latency) = authorizer_latency {
+                recorder
+                    .register_histogram(&keys.latency, &METADATA)
+                    .record(latency.as_secs_f64());
+            }
+            match outcome {
+                Outcome::Denied | Outcome::DryRunDenied => {
+                    recorder
+                        .register_counter(&keys.unauthorized, &METADATA)
+                        .increment(1);
+                }
+                Outcome::AuthorizerFailed => {
+                    recorder
+                        .register_counter(&keys.authorize_failed, &METADATA)
+                        .increment(1);
+                }
+                Outcome::MapperFailed(kind) => {
+                    // A failure path: its key is built here rather than one per error kind
+                    // up front.
+                    let key = Key::from_parts(
+                        MAPPER_FAILURES,
+                        vec![Label::from_static_parts("reason", kind.as_str())],
+                    );
+                    recorder.register_counter(&key, &METADATA).increment(1);
+                }
+                Outcome::Allowed | Outcome::Malformed => {}
+            }
+        });
     }
 }

@@ -240,3 +240,86 @@ async fn a_repeated_credentials_header_uses_its_first_value() {
         ]
     );
 }
+
+#[tokio::test]
+async fn authz_new_wraps_like_the_layer_and_hands_back_its_inner_service() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let inner = {
+        let calls = Arc::clone(&calls);
+        service_fn(move |_: Request<tonic::body::Body>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, Infallible>(Response::new(tonic::body::Body::empty())) }
+        })
+    };
+    let mapper = |_: &crate::AuthInfo| async {
+        Ok::<_, crate::ClaimsError>(Claims::new().with_namespace("tn", Role::READER))
+    };
+    let layer = crate::Authz::layer(mapper, DefaultAuthorizer::new());
+    let mut svc = crate::Authz::new(inner, &layer);
+    let call = |ns: &'static [u8]| {
+        let mut req = request(DESCRIBE, frame(ns));
+        req.headers_mut()
+            .insert("authorization", "Bearer x".parse().expect("header"));
+        req
+    };
+
+    let resp = svc
+        .clone()
+        .oneshot(call(b"\x0a\x02tn"))
+        .await
+        .expect("infallible");
+    assert!(resp.headers().get("grpc-status").is_none());
+    let resp = svc
+        .clone()
+        .oneshot(call(b"\x0a\x02TN"))
+        .await
+        .expect("infallible");
+    let status = tonic::Status::from_header_map(resp.headers()).expect("status");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // The accessors reach the very service that was wrapped: unwrapped, it takes the call
+    // the layer refused.
+    let _: &mut _ = svc.get_mut();
+    let unwrapped = svc.into_inner();
+    let resp = unwrapped
+        .oneshot(call(b"\x0a\x02TN"))
+        .await
+        .expect("infallible");
+    assert!(resp.headers().get("grpc-status").is_none());
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn custom_header_names_replace_the_default_ones() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let mapper = {
+        let seen = Arc::clone(&seen);
+        move |info: &crate::AuthInfo| {
+            seen.lock()
+                .expect("lock")
+                .push((info.auth_token.clone(), info.extra_data.clone()));
+            async { Ok::<_, crate::ClaimsError>(Claims::system_admin()) }
+        }
+    };
+    let svc = AuthzLayer::builder()
+        .claim_mapper(mapper)
+        .auth_header_name(http::HeaderName::from_static("x-token"))
+        .auth_extra_header_name(http::HeaderName::from_static("x-extras"))
+        .build()
+        .layer(service_fn(|_: Request<tonic::body::Body>| async {
+            Ok::<_, Infallible>(Response::new(tonic::body::Body::empty()))
+        }));
+    let mut req = request(DESCRIBE, frame(b"\x0a\x02tn"));
+    let h = req.headers_mut();
+    h.insert("authorization", "Bearer ignored".parse().expect("header"));
+    h.insert("authorization-extras", "ignored".parse().expect("header"));
+    h.insert("x-token", "Bearer used".parse().expect("header"));
+    h.insert("x-extras", "used".parse().expect("header"));
+    let resp = svc.oneshot(req).await.expect("infallible");
+    assert!(resp.headers().get("grpc-status").is_none());
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        vec![("Bearer used".to_owned(), "used".to_owned())]
+    );
+}

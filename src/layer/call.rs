@@ -1,0 +1,460 @@
+//! One call through [`Authz`](super::Authz), in the order it happens: the credentials, the
+//! first request message (when the authorizer needs it), the claims, the decision, and then
+//! the call forwarded or denied. Each step is one small function; how the call ended is an
+//! [`Ending`], and [`Call::finish`] records it (span fields, metrics, one log line) in one
+//! place before the call is forwarded or answered.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::{HeaderName, Request, Response};
+use tonic::Status;
+use tonic::body::Body;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+use tower_service::Service;
+use tracing::{Instrument, Span};
+
+use super::body::{Encoding, ReplayBody, read_first_message};
+use super::namespace::scan_string_field;
+use super::observe::Outcome;
+use super::status::permission_denied;
+use super::{Audience, MethodPlan, Shared};
+use crate::{
+    AuthInfo, CallTarget, Claims, ClaimsError, ClaimsErrorKind, Decision, RequestMessage, tls,
+};
+
+/// Inbound principal headers are stripped on every call so callers cannot spoof them.
+const PRINCIPAL_HEADERS: [HeaderName; 2] = [
+    HeaderName::from_static("temporal-principal-type"),
+    HeaderName::from_static("temporal-principal-name"),
+];
+
+/// One call: every step in order, then [`Call::finish`], then forward or deny.
+pub(super) async fn run<S, ResBody>(
+    shared: Arc<Shared>,
+    inner: S,
+    mut req: Request<Body>,
+) -> Result<Response<ResBody>, S::Error>
+where
+    S: Service<Request<Body>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    let call = Call::start(&shared, &req);
+    for name in &PRINCIPAL_HEADERS {
+        req.headers_mut().remove(name);
+    }
+    let credentials = credentials(&shared, &req);
+    let ending = call.decide(credentials, &mut req).await;
+    match call.finish(ending) {
+        Next::Forward(claims) => forward(inner, req, claims).await,
+        Next::LetThrough(claims) => {
+            tracing::warn!(
+                api = req.uri().path(),
+                "dry run: a denied call is let through"
+            );
+            forward(inner, req, claims).await
+        }
+        Next::Respond(status) => Ok(status.into_http()),
+    }
+}
+
+/// What one call knows about itself from its first line on.
+struct Call<'a> {
+    shared: &'a Shared,
+    plan: Option<&'a MethodPlan>,
+    api: Arc<str>,
+    span: Span,
+    started: Instant,
+}
+
+/// How the steps ended, before anything is recorded.
+enum Ending {
+    /// The first message could not be read or its namespace is malformed.
+    Malformed(Status),
+    /// The claim mapper refused the credentials.
+    MapperFailed {
+        namespace: String,
+        error: ClaimsError,
+    },
+    /// The authorizer answered (or failed).
+    Decided {
+        claims: Option<Claims>,
+        target: CallTarget,
+        decision: Result<Decision, Status>,
+        latency: Duration,
+    },
+}
+
+/// What to do with the call once it is recorded.
+enum Next {
+    Forward(Option<Claims>),
+    /// Denied, but the layer runs in dry-run mode.
+    LetThrough(Option<Claims>),
+    Respond(Status),
+}
+
+impl<'a> Call<'a> {
+    fn start(shared: &'a Shared, req: &Request<Body>) -> Call<'a> {
+        let path = req.uri().path();
+        let plan = shared.plans.get(path);
+        let api: Arc<str> = plan.map_or_else(|| Arc::from(path), |p| Arc::clone(&p.api));
+        let span = tracing::debug_span!(
+            "authz",
+            api = %api,
+            namespace = tracing::field::Empty,
+            subject = tracing::field::Empty,
+            decision = tracing::field::Empty,
+            reason = tracing::field::Empty,
+            latency_us = tracing::field::Empty,
+        );
+        Call {
+            shared,
+            plan,
+            api,
+            span,
+            started: Instant::now(),
+        }
+    }
+
+    /// The steps from the first message to the decision. The namespace and the subject go
+    /// into the span as soon as they are known, so the events of the later steps carry them.
+    async fn decide(
+        &self,
+        credentials: Result<Option<AuthInfo>, ClaimsError>,
+        req: &mut Request<Body>,
+    ) -> Ending {
+        let (namespace, request) = match self.first_message(req).instrument(self.span()).await {
+            Ok(first) => first,
+            Err(status) => return Ending::Malformed(status),
+        };
+        self.span.record("namespace", namespace.as_str());
+        let claims = match self
+            .claims(credentials, request.as_ref())
+            .instrument(self.span())
+            .await
+        {
+            Ok(claims) => claims,
+            Err(error) => return Ending::MapperFailed { namespace, error },
+        };
+        if let Some(c) = &claims {
+            self.span.record("subject", c.subject());
+        }
+        self.decision(claims, namespace, request).await
+    }
+
+    /// The first request message and its namespace, when the authorizer needs them; the body
+    /// is replaced by one that replays what was read.
+    async fn first_message(
+        &self,
+        req: &mut Request<Body>,
+    ) -> Result<(String, Option<RequestMessage>), Status> {
+        if !self.wants_request() {
+            return Ok((String::new(), None));
+        }
+        let message = self.read_message(req).await?;
+        let namespace = self.namespace(&message)?;
+        Ok((namespace, Some(message)))
+    }
+
+    /// Whether this call's body must be read before deciding.
+    fn wants_request(&self) -> bool {
+        let needs = || self.shared.authorizer.needs_request(&self.api);
+        match self.plan {
+            Some(p) if p.request_stream => false,
+            Some(_) => needs(),
+            None => self.shared.namespace_fn.is_some() && needs(),
+        }
+    }
+
+    /// Reads the first message (bounded, with a deadline) and puts back a body that replays it.
+    async fn read_message(&self, req: &mut Request<Body>) -> Result<RequestMessage, Status> {
+        let encoding = Encoding::from_headers(req.headers())?;
+        let body = req.body_mut();
+        let first = tokio::time::timeout(
+            self.shared.body_timeout,
+            read_first_message(body, encoding, self.shared.max_message_size),
+        )
+        .await
+        .map_err(|_| Status::deadline_exceeded("timed out waiting for the request message"))??;
+        let rest = std::mem::replace(body, Body::empty());
+        *body = Body::new(ReplayBody::new(first.consumed, rest));
+        let mut message = RequestMessage::new(first.message);
+        if let Some(descriptor) = self.plan.and_then(|p| p.descriptor.clone()) {
+            message = message.with_descriptor(descriptor);
+        }
+        Ok(message)
+    }
+
+    /// The namespace in the message: from the method's namespace field, or for methods no
+    /// table knows, from the user's closure; empty when neither applies.
+    fn namespace(&self, message: &RequestMessage) -> Result<String, Status> {
+        if let Some(field) = self.plan.and_then(|p| p.namespace_field) {
+            return Ok(scan_string_field(message.bytes(), field)
+                .map_err(|e| Status::invalid_argument(format!("malformed request message: {e}")))?
+                .unwrap_or_default()
+                .to_owned());
+        }
+        match (&self.shared.namespace_fn, self.plan) {
+            (Some(f), None) => f(&self.api, message),
+            _ => Ok(String::new()),
+        }
+    }
+
+    /// The claim mapper's answer for the credentials, with the expected audience filled in.
+    async fn claims(
+        &self,
+        credentials: Result<Option<AuthInfo>, ClaimsError>,
+        request: Option<&RequestMessage>,
+    ) -> Result<Option<Claims>, ClaimsError> {
+        let (Some(mapper), Some(mut info)) = (&self.shared.claim_mapper, credentials?) else {
+            return Ok(None);
+        };
+        info.audience = self.audience(&info, request);
+        mapper.get_claims(&info).await.map(Some)
+    }
+
+    /// The expected audience for this call. As Temporal: on streams it is asked for only when
+    /// a token is present.
+    fn audience(&self, info: &AuthInfo, request: Option<&RequestMessage>) -> String {
+        let stream = self.plan.is_some_and(|p| p.request_stream);
+        match &self.shared.audience {
+            _ if stream && info.auth_token.is_empty() => String::new(),
+            Audience::None => String::new(),
+            Audience::Static(a) => a.clone(),
+            Audience::Fn(f) => f(&self.api, request),
+        }
+    }
+
+    /// The authorizer's decision on the call's target.
+    async fn decision(
+        &self,
+        claims: Option<Claims>,
+        namespace: String,
+        request: Option<RequestMessage>,
+    ) -> Ending {
+        let mut target = CallTarget::new(Arc::clone(&self.api), namespace);
+        if let Some(message) = request {
+            target = target.with_request(message);
+        }
+        let started = Instant::now();
+        let decision = self
+            .shared
+            .authorizer
+            .authorize(claims.as_ref(), &target)
+            .instrument(self.span())
+            .await;
+        Ending::Decided {
+            claims,
+            target,
+            decision,
+            latency: started.elapsed(),
+        }
+    }
+
+    /// Records how the call ended (span fields, metrics, one log line) and says what to do
+    /// with it.
+    fn finish(&self, ending: Ending) -> Next {
+        let dry_run = self.shared.dry_run;
+        let outcome = ending.outcome(dry_run);
+        let authorizer_latency = ending.authorizer_latency();
+        if authorizer_latency.is_some() {
+            let elapsed = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.span.record("latency_us", elapsed);
+        }
+        ending.record(&self.span);
+        self.shared
+            .meters
+            .record(ending.namespace(), outcome, authorizer_latency);
+        self.span.in_scope(|| ending.log());
+        ending.next(dry_run, self.shared.expose_authorizer_errors)
+    }
+
+    fn span(&self) -> Span {
+        self.span.clone()
+    }
+}
+
+impl Ending {
+    /// The outcome counted in the metrics.
+    fn outcome(&self, dry_run: bool) -> Outcome {
+        match self {
+            Ending::Malformed(_) => Outcome::Malformed,
+            Ending::MapperFailed { error, .. } => Outcome::MapperFailed(error.kind()),
+            Ending::Decided { decision, .. } => match decision {
+                Ok(Decision::Allow) => Outcome::Allowed,
+                Ok(Decision::Deny { .. }) if dry_run => Outcome::DryRunDenied,
+                Ok(Decision::Deny { .. }) => Outcome::Denied,
+                Err(_) => Outcome::AuthorizerFailed,
+            },
+        }
+    }
+
+    /// How long the authorizer took; `None` when it never ran.
+    fn authorizer_latency(&self) -> Option<Duration> {
+        match self {
+            Ending::Decided { latency, .. } => Some(*latency),
+            Ending::Malformed(_) | Ending::MapperFailed { .. } => None,
+        }
+    }
+
+    /// The namespace for the metric labels; empty when the message was never understood.
+    fn namespace(&self) -> &str {
+        match self {
+            Ending::Malformed(_) => "",
+            Ending::MapperFailed { namespace, .. } => namespace,
+            Ending::Decided { target, .. } => target.namespace(),
+        }
+    }
+
+    /// The span's `decision` and `reason` fields.
+    fn record(&self, span: &Span) {
+        match self {
+            Ending::Malformed(status) => {
+                span.record("decision", "malformed");
+                span.record("reason", tracing::field::display(status.message()));
+            }
+            Ending::MapperFailed { error, .. } => {
+                span.record("decision", "denied");
+                span.record("reason", tracing::field::display(error));
+            }
+            Ending::Decided { decision, .. } => match decision {
+                Ok(Decision::Allow) => {
+                    span.record("decision", "allowed");
+                }
+                Ok(Decision::Deny { reason }) => {
+                    span.record("decision", "denied");
+                    span.record("reason", reason.as_deref().unwrap_or_default());
+                }
+                Err(status) => {
+                    span.record("decision", "authorizer_failed");
+                    span.record("reason", tracing::field::display(status.message()));
+                }
+            },
+        }
+    }
+
+    /// The one log line of the call (none for an allowed call), inside its span.
+    fn log(&self) {
+        match self {
+            Ending::Malformed(status) => {
+                tracing::debug!(code = ?status.code(), "malformed request refused");
+            }
+            Ending::MapperFailed { error, .. } => {
+                let kind = error.kind();
+                tracing::info!(
+                    reason = %error,
+                    kind = kind.as_str(),
+                    "authorization error: claim mapper failed"
+                );
+            }
+            Ending::Decided {
+                target, decision, ..
+            } => match decision {
+                Ok(Decision::Allow) => {}
+                Ok(Decision::Deny { reason }) => {
+                    tracing::info!(
+                        reason = %reason.as_deref().unwrap_or_default(),
+                        namespace = target.namespace(),
+                        "request denied by authorizer"
+                    );
+                }
+                Err(status) => {
+                    tracing::warn!(code = ?status.code(), "authorization error: authorizer failed");
+                }
+            },
+        }
+    }
+
+    /// Forward, let through (dry run) or answer. A malformed request is never forwarded, not
+    /// even in dry-run mode: the handler could not read it either.
+    fn next(self, dry_run: bool, expose_authorizer_errors: bool) -> Next {
+        match self {
+            Ending::Malformed(status) => Next::Respond(status),
+            Ending::MapperFailed { .. } if dry_run => Next::LetThrough(None),
+            Ending::MapperFailed { .. } => Next::Respond(permission_denied("")),
+            Ending::Decided {
+                claims, decision, ..
+            } => match decision {
+                Ok(Decision::Allow) => Next::Forward(claims),
+                _ if dry_run => Next::LetThrough(claims),
+                Ok(Decision::Deny { reason }) => {
+                    Next::Respond(permission_denied(reason.as_deref().unwrap_or_default()))
+                }
+                Err(status) if expose_authorizer_errors => Next::Respond(status),
+                Err(_) => Next::Respond(permission_denied("")),
+            },
+        }
+    }
+}
+
+/// The call handed to the inner service, with the claims in its extensions.
+async fn forward<S, ResBody>(
+    mut inner: S,
+    mut req: Request<Body>,
+    claims: Option<Claims>,
+) -> Result<Response<ResBody>, S::Error>
+where
+    S: Service<Request<Body>, Response = Response<ResBody>>,
+{
+    if let Some(c) = claims {
+        req.extensions_mut().insert(c);
+    }
+    inner.call(req).await
+}
+
+/// Temporal's `GetAuthInfo`, but for the audience (which may need the request message and is
+/// filled in by [`Call::claims`]): `Ok(None)` when there is no mapper, or no credentials and
+/// the mapper requires them.
+fn credentials(shared: &Shared, req: &Request<Body>) -> Result<Option<AuthInfo>, ClaimsError> {
+    let Some(mapper) = &shared.claim_mapper else {
+        return Ok(None);
+    };
+    let token = first_header(req.headers(), &shared.auth_header)?;
+    let (tls_subject, tls_connection) = peer(req.extensions());
+    if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
+        return Ok(None);
+    }
+    Ok(Some(AuthInfo {
+        auth_token: token,
+        tls_subject,
+        tls_connection,
+        extra_data: first_header(req.headers(), &shared.extra_header)?,
+        audience: String::new(),
+    }))
+}
+
+/// The first value of a credentials header as text (gRPC metadata semantics, as Temporal: a
+/// repeated header's first value wins). Bytes that are not UTF-8 are refused, never guessed.
+fn first_header(headers: &http::HeaderMap, name: &HeaderName) -> Result<String, ClaimsError> {
+    match headers.get(name) {
+        None => Ok(String::new()),
+        Some(v) => std::str::from_utf8(v.as_bytes())
+            .map(str::to_owned)
+            .map_err(|_| {
+                ClaimsError::new(
+                    ClaimsErrorKind::MalformedHeader,
+                    format!("header {name} is not valid UTF-8"),
+                )
+            }),
+    }
+}
+
+type Peer = (
+    Option<Arc<tls::TlsSubject>>,
+    Option<Arc<tls::TlsConnection>>,
+);
+
+/// The verified client certificate's identity, from tonic's TLS connection info (set both by
+/// tonic's own TLS and by a tokio-rustls acceptor served through `serve_with_incoming`).
+fn peer(extensions: &http::Extensions) -> Peer {
+    let Some(info) = extensions.get::<TlsConnectInfo<TcpConnectInfo>>() else {
+        return (None, None);
+    };
+    let Some(certs) = info.peer_certs() else {
+        return (None, None);
+    };
+    match tls::cached_peer_identity(&certs) {
+        Some((s, c)) => (Some(s), Some(c)),
+        None => (None, None),
+    }
+}
