@@ -77,12 +77,12 @@ pub mod fuzzing;
 mod keys;
 mod layer;
 mod target;
+mod temporal;
 pub mod tls;
 
 pub use auth_info::AuthInfo;
 pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
-    is_health_check_api, is_read_only_global_api, is_read_only_namespace_api,
 };
 pub use claim_mapper::{
     CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,
@@ -102,3 +102,4 @@ pub use layer::{
     temporal_namespace_fields,
 };
 pub use target::{CallTarget, Decision, RequestMessage};
+pub use temporal::{is_health_check_api, is_read_only_global_api, is_read_only_namespace_api};

@@ -13,6 +13,7 @@ pub mod dev;
 pub mod security;
 pub mod server;
 pub mod temporal;
+pub mod temporal_tables;
 
 pub use backend::{Backend, BackendConfig, STARTER_MEMO_KEY, WorkflowSnapshot};
 pub use server::{Frontend, RunningFrontend, Services, operator_client, services, workflow_client};

@@ -1,7 +1,7 @@
 //! [`DefaultAuthorizer`]: Temporal's default decision procedure over an [`ApiAccess`] table.
 
-use crate::authorizer::access::ALWAYS_ALLOWED;
-use crate::{Access, ApiAccess, Authorizer, BoxFuture, CallTarget, Claims, Decision, Role, Scope};
+use crate::temporal::is_health_check_api;
+use crate::{ApiAccess, Authorizer, BoxFuture, CallTarget, Claims, Decision, Role, Scope};
 
 /// Temporal's default authorizer.
 ///
@@ -93,40 +93,4 @@ impl Authorizer for DefaultAuthorizer {
                 .get(api_name)
                 .is_some_and(|m| m.scope == Scope::Namespace)
     }
-}
-
-/// True iff `path` is one of the two APIs allowed without claims (Temporal's
-/// `IsHealthCheckAPI`).
-#[must_use]
-pub fn is_health_check_api(path: &str) -> bool {
-    ALWAYS_ALLOWED.contains(&path)
-}
-
-const WORKFLOW_SERVICE_PREFIX: &str = "/temporal.api.workflowservice.v1.WorkflowService/";
-
-fn workflow_method(name: &str, scope: Scope, access: Access) -> bool {
-    let table = temporal_table();
-    let path = format!("{WORKFLOW_SERVICE_PREFIX}{name}");
-    table
-        .get(&path)
-        .is_some_and(|m| m.scope == scope && m.access == access)
-}
-
-fn temporal_table() -> &'static ApiAccess {
-    static TABLE: std::sync::OnceLock<ApiAccess> = std::sync::OnceLock::new();
-    TABLE.get_or_init(ApiAccess::temporal)
-}
-
-/// True iff `name` (a bare WorkflowService method name) is namespace-scoped read-only
-/// (Temporal's `IsReadOnlyNamespaceAPI`).
-#[must_use]
-pub fn is_read_only_namespace_api(name: &str) -> bool {
-    workflow_method(name, Scope::Namespace, Access::Read)
-}
-
-/// True iff `name` (a bare WorkflowService method name) is cluster-scoped read-only
-/// (Temporal's `IsReadOnlyGlobalAPI`).
-#[must_use]
-pub fn is_read_only_global_api(name: &str) -> bool {
-    workflow_method(name, Scope::Cluster, Access::Read)
 }

@@ -21,9 +21,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use access::{Access, ApiAccess, MethodAccess, Scope};
-pub use default::{
-    DefaultAuthorizer, is_health_check_api, is_read_only_global_api, is_read_only_namespace_api,
-};
+pub use default::DefaultAuthorizer;
 
 use crate::{BoxFuture, CallTarget, Claims, Decision};
 

@@ -36,7 +36,6 @@ mod namespace;
 mod observe;
 mod service;
 mod status;
-mod temporal_fields;
 #[cfg(test)]
 mod tests;
 

@@ -158,9 +158,7 @@ fn skip(buf: &[u8], pos: &mut usize, tag: u32, wire: u8, depth: u32) -> Result<(
 /// Temporal's namespace-scoped methods and the field number of `namespace` in their request
 /// message, read from the official descriptors (checked by a test in the examples crate).
 pub fn temporal_namespace_fields() -> impl Iterator<Item = (&'static str, u32)> {
-    super::temporal_fields::TEMPORAL_NAMESPACE_FIELDS
-        .iter()
-        .copied()
+    crate::temporal::NAMESPACE_FIELDS.iter().copied()
 }
 
 #[cfg(test)]
