@@ -70,12 +70,15 @@ mod authorizer;
 mod claim_mapper;
 mod claims;
 pub mod config;
+mod duration;
 mod error;
 mod future;
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
 mod layer;
+mod peer;
+mod permission;
 mod target;
 pub mod tls;
 
@@ -101,4 +104,5 @@ pub use layer::{
     ResponseFuture, ScanError, UNAUTHORIZED_MESSAGE, permission_denied, scan_string_field,
     temporal_namespace_fields,
 };
+pub use peer::{PeerIdentity, TlsConnection, TlsSubject, peer_identity};
 pub use target::{CallTarget, Decision, RequestMessage};

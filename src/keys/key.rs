@@ -140,17 +140,6 @@ impl VerificationKey {
         ))
     }
 
-    /// A public key from one JWK (JSON text), honouring its `alg`, `use` and `key_ops`.
-    ///
-    /// # Errors
-    /// When the JSON is not a JWK this crate can use (see [`JwksKeyProvider`](crate::JwksKeyProvider)
-    /// for what is accepted).
-    pub fn from_jwk(json: &str) -> Result<VerificationKey, KeyError> {
-        let value: serde_json::Value = serde_json::from_str(json)
-            .map_err(|e| KeyError::new("JWK is not valid JSON").with_source(e))?;
-        crate::keys::jwk::parse_jwk(&value).map(|(_, key)| key)
-    }
-
     /// An HMAC shared secret (HS256/HS384/HS512).
     ///
     /// Insecure by nature: whoever can verify can also mint tokens. Use it only when the

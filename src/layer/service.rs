@@ -17,7 +17,7 @@ use super::namespace::scan_string_field;
 use super::observe::{self, Outcome};
 use super::status::permission_denied;
 use super::{Audience, MethodPlan, ResponseFuture, Shared};
-use crate::{AuthInfo, CallTarget, Claims, Decision, RequestMessage, tls};
+use crate::{AuthInfo, CallTarget, Claims, Decision, PeerIdentity, RequestMessage, tls};
 
 /// Inbound principal headers are stripped on every call so callers cannot spoof them.
 const PRINCIPAL_HEADERS: [&str; 2] = ["temporal-principal-type", "temporal-principal-name"];
@@ -133,14 +133,8 @@ where
 
     // 2. Credentials and claims.
     let stream = plan.is_some_and(|p| p.request_stream);
-    let info = auth_info(
-        &shared,
-        req.headers(),
-        req.extensions(),
-        &api,
-        request.as_ref(),
-        stream,
-    );
+    let peer = peer_identity(req.extensions_mut());
+    let info = auth_info(&shared, req.headers(), peer, &api, request.as_ref(), stream);
     let claims = match map_claims(&shared, info).instrument(span.clone()).await {
         Ok(claims) => claims,
         Err(error) => {
@@ -318,7 +312,7 @@ async fn read_request(
 fn auth_info(
     shared: &Shared,
     headers: &http::HeaderMap,
-    extensions: &http::Extensions,
+    peer: Option<PeerIdentity>,
     api: &str,
     request: Option<&RequestMessage>,
     stream: bool,
@@ -327,7 +321,13 @@ fn auth_info(
         return Ok(None);
     };
     let token = first_header(headers, &shared.auth_header)?;
-    let (tls_subject, tls_connection) = peer(extensions);
+    let (tls_subject, tls_connection) = match peer {
+        Some(p) => (
+            Some(Arc::clone(p.subject())),
+            Some(Arc::clone(p.connection())),
+        ),
+        None => (None, None),
+    };
     if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
         return Ok(None);
     }
@@ -377,22 +377,19 @@ fn first_header(
     }
 }
 
-type Peer = (
-    Option<Arc<tls::TlsSubject>>,
-    Option<Arc<tls::TlsConnection>>,
-);
-
-/// The verified client certificate's identity, from tonic's TLS connection info (set both by
-/// tonic's own TLS and by a tokio-rustls acceptor served through `serve_with_incoming`).
-fn peer(extensions: &http::Extensions) -> Peer {
-    let Some(info) = extensions.get::<TlsConnectInfo<TcpConnectInfo>>() else {
-        return (None, None);
-    };
-    let Some(certs) = info.peer_certs() else {
-        return (None, None);
-    };
-    match tls::cached_peer_identity(&certs) {
-        Some((s, c)) => (Some(s), Some(c)),
-        None => (None, None),
+/// The verified client certificate's identity. Connections from this crate's acceptor carry it
+/// parsed once per connection ([`tls::PeerConnectInfo`]); the service behind the layer also gets
+/// tonic's own TLS connect info, so `tonic::Request::remote_addr` and `peer_certs` work there as
+/// with tonic's TLS. With tonic's own TLS only the raw chain is there, and it is parsed here.
+fn peer_identity(extensions: &mut http::Extensions) -> Option<PeerIdentity> {
+    if let Some(info) = extensions.get::<tls::PeerConnectInfo>() {
+        let peer = info.peer_identity().cloned();
+        let tonic_info = info.tonic().clone();
+        extensions.insert(tonic_info);
+        return peer;
     }
+    let certs = extensions
+        .get::<TlsConnectInfo<TcpConnectInfo>>()?
+        .peer_certs()?;
+    PeerIdentity::from_chain(&certs)
 }
