@@ -148,3 +148,15 @@ impl PeerIdentity {
         &self.connection
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_identity_without_a_readable_leaf() {
+        assert_eq!(PeerIdentity::from_chain(&[]), None);
+        let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01]);
+        assert_eq!(PeerIdentity::from_chain(&[garbage]), None);
+    }
+}

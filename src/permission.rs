@@ -248,4 +248,38 @@ mod tests {
         assert_eq!(c.namespace_role("default"), Role::READER);
         assert_eq!(c.namespaces().len(), 1);
     }
+
+    #[test]
+    fn parse_reports_namespace_role_and_system() {
+        let parser = PermissionParser::new(
+            PermissionFormat::NamespaceColonRole,
+            [TEMPORAL_SYSTEM_NAMESPACE],
+        );
+        let grant = |p: &'static str| parser.parse(p);
+        assert_eq!(
+            grant("billing:Write"),
+            Some(Grant {
+                namespace: "billing",
+                role: Role::WRITER,
+                system: false
+            })
+        );
+        assert_eq!(
+            grant("temporal-system:admin"),
+            Some(Grant {
+                namespace: "temporal-system",
+                role: Role::ADMIN,
+                system: true
+            })
+        );
+        // Only the listed names are system namespaces, matched exactly.
+        assert_eq!(grant("system:admin").map(|g| g.system), Some(false));
+        assert_eq!(
+            grant("Temporal-System:admin").map(|g| g.system),
+            Some(false)
+        );
+        assert_eq!(grant("ns:wrte").map(|g| g.role), Some(Role::UNDEFINED));
+        assert_eq!(grant(":read").map(|g| g.namespace), Some(""));
+        assert_eq!(grant("read"), None);
+    }
 }

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 
-use crate::keys::JwtAlgorithm;
+use crate::keys::algorithm::JwtAlgorithm;
 use crate::keys::key::{KeyError, KeyShape, VerificationKey};
 
 /// JWK members are base64url; tolerate padding, which some issuers emit.

@@ -10,7 +10,7 @@ use std::fmt;
 use jsonwebtoken::{DecodingKey, DecodingKeyKind};
 
 use crate::BoxError;
-use crate::keys::JwtAlgorithm;
+use crate::keys::algorithm::JwtAlgorithm;
 
 /// Why a key, a key set or a key provider could not be built or loaded.
 #[derive(Debug)]
