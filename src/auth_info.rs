@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::tls::{TlsConnection, TlsSubject};
+use crate::peer::{TlsConnection, TlsSubject};
 
 /// The raw credentials of one call, gathered by the layer (Temporal's `AuthInfo`).
 ///

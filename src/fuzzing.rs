@@ -6,7 +6,6 @@
 //! act on, so a fuzz target can check invariants (never a panic, bounded output, results
 //! independent of how the body was chunked) rather than only "does not crash".
 
-use std::collections::HashSet;
 use std::convert::Infallible;
 
 use bytes::Bytes;
@@ -14,11 +13,12 @@ use futures_util::FutureExt;
 use http_body::Frame;
 use http_body_util::StreamBody;
 
-use crate::claim_mapper::jwt::permissions::{PermissionFormat, apply_permissions};
-use crate::claim_mapper::jwt::{bearer_token, parse};
+use crate::claim_mapper::jwt::checks;
+use crate::claim_mapper::jwt::token::{self as jwt_token, bearer_token};
 use crate::keys::JwtAlgorithm;
 use crate::keys::jwk::parse_jwks;
 use crate::layer::body::{Encoding, read_first_message};
+use crate::permission::{self, PermissionFormat, PermissionParser, apply_permissions};
 use crate::{Claims, ClaimsError, KeyError};
 
 /// What the frame reader made of a body: the decompressed first message and how many body
@@ -87,21 +87,19 @@ pub fn token(
     let Some(jwt) = bearer_token(auth_header)? else {
         return Ok(None);
     };
-    let token = parse::parse(jwt, &JwtAlgorithm::ALL)?;
+    let token = jwt_token::parse(jwt, &JwtAlgorithm::ALL)?;
     // The signing input is what the signature covers: the token up to its last dot.
     debug_assert!(jwt.starts_with(token.signing_input));
-    parse::check_times(&token.payload, now, 0)?;
-    parse::Audience::from_payload(&token.payload).check(audience)?;
-    parse::check_issuer(&token.payload, issuer)?;
-    let subject = parse::subject(&token.payload)?;
+    checks::check_times(&token.payload, now, 0)?;
+    checks::Audience::from_payload(&token.payload).check(audience)?;
+    checks::check_issuer(&token.payload, issuer)?;
+    let subject = checks::subject(&token.payload)?;
     let mut claims = Claims::new().with_subject(subject).with_auth_type("jwt");
-    let system: HashSet<String> = ["temporal-system".to_owned()].into_iter().collect();
-    apply_permissions(
-        &mut claims,
-        token.payload.get("permissions"),
-        &PermissionFormat::new(None),
-        &system,
+    let parser = PermissionParser::new(
+        PermissionFormat::new(None),
+        [permission::TEMPORAL_SYSTEM_NAMESPACE],
     );
+    apply_permissions(&mut claims, token.payload.get("permissions"), &parser);
     Ok(Some(claims))
 }
 

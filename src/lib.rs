@@ -65,17 +65,21 @@
 //! `tonic-authz-examples` crate for a secured Temporal Frontend, a non-Temporal service
 //! protected through a descriptor pool, and custom mappers and authorizers.
 
+mod access;
 mod auth_info;
 mod authorizer;
 mod claim_mapper;
 mod claims;
 pub mod config;
+mod duration;
 mod error;
 mod future;
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
 mod layer;
+mod peer;
+mod permission;
 mod target;
 mod temporal;
 pub mod tls;
@@ -101,5 +105,6 @@ pub use layer::{
     ResponseFuture, ScanError, UNAUTHORIZED_MESSAGE, permission_denied, scan_string_field,
     temporal_namespace_fields,
 };
+pub use peer::{PeerIdentity, TlsConnection, TlsSubject, peer_identity};
 pub use target::{CallTarget, Decision, RequestMessage};
 pub use temporal::{is_health_check_api, is_read_only_global_api, is_read_only_namespace_api};

@@ -14,13 +14,12 @@
 //! assert_authorizer(&only_alice);
 //! ```
 
-mod access;
 mod default;
 
 use std::future::Future;
 use std::sync::Arc;
 
-pub use access::{Access, ApiAccess, MethodAccess, Scope};
+pub use crate::access::{Access, ApiAccess, MethodAccess, Scope};
 pub use default::DefaultAuthorizer;
 
 use crate::{BoxFuture, CallTarget, Claims, Decision};

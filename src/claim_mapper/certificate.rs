@@ -29,11 +29,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::tls::{TlsConnection, TlsSubject};
-use crate::{AuthInfo, BoxFuture, ClaimMapper, Claims, ClaimsError, Role};
-
-/// The namespace whose permissions apply system-wide (as in Temporal's JWT mapper).
-const SYSTEM_NAMESPACE: &str = "temporal-system";
+use crate::permission::{PermissionFormat, PermissionParser, TEMPORAL_SYSTEM_NAMESPACE};
+use crate::{
+    AuthInfo, BoxFuture, ClaimMapper, Claims, ClaimsError, Role, TlsConnection, TlsSubject,
+};
 
 /// The `auth_type` of claims this mapper produces.
 pub const CERTIFICATE_AUTH_TYPE: &str = "certificate";
@@ -176,6 +175,12 @@ impl CertificateClaimMapper {
     pub fn new(
         rules: Vec<CertificateRule>,
     ) -> Result<CertificateClaimMapper, CertificateRuleError> {
+        // Certificate rules have always recognised only Temporal's own system namespace
+        // (the JWT mapper's default also accepts `system`); the parser is the same.
+        let parser = PermissionParser::new(
+            PermissionFormat::NamespaceColonRole,
+            [TEMPORAL_SYSTEM_NAMESPACE],
+        );
         let mut compiled = Vec::with_capacity(rules.len());
         for (index, rule) in rules.into_iter().enumerate() {
             let err = |message: String| CertificateRuleError {
@@ -203,22 +208,23 @@ impl CertificateClaimMapper {
             let mut system = Role::UNDEFINED;
             let mut namespaces = Vec::new();
             for (i, permission) in rule.permissions.iter().enumerate() {
-                let Some((namespace, role_name)) = permission.split_once(':') else {
+                let Some(grant) = parser.parse(permission) else {
                     return Err(err(format!(
                         "permissions[{i}] {permission:?}: expected namespace:role"
                     )));
                 };
-                let role = Role::from_permission_name(role_name);
-                if role.is_empty() || namespace.is_empty() {
+                // Unlike a token, a rule is configuration: a permission that grants nothing
+                // is a mistake to report at start-up, not to skip.
+                if grant.role.is_empty() || grant.namespace.is_empty() {
                     return Err(err(format!(
                         "permissions[{i}] {permission:?}: expected namespace:role with role \
                          read, write, admin or worker"
                     )));
                 }
-                if namespace == SYSTEM_NAMESPACE {
-                    system |= role;
+                if grant.system {
+                    system |= grant.role;
                 } else {
-                    namespaces.push((namespace.to_owned(), role));
+                    namespaces.push((grant.namespace.to_owned(), grant.role));
                 }
             }
             compiled.push(CompiledRule {

@@ -133,8 +133,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::tls::TlsSubject;
-    use crate::{ClaimsErrorKind, NoopClaimMapper, Role};
+    use crate::{ClaimsErrorKind, NoopClaimMapper, Role, TlsSubject};
 
     /// A token mapper in the JWT mapper's shape: fails on a bad token.
     fn token_mapper(calls: Arc<AtomicUsize>) -> impl ClaimMapper {

@@ -47,10 +47,13 @@
 
 mod authorization;
 mod build;
-pub(crate) mod duration;
 mod env;
 mod error;
 mod services;
+
+// The Go-duration serde helper lives on the ground floor, shared with `tls`; the config
+// sections name it `super::duration`.
+use crate::duration;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 
-use crate::keys::JwtAlgorithm;
+use crate::keys::algorithm::JwtAlgorithm;
 use crate::keys::key::{KeyError, KeyShape, VerificationKey};
 
 /// JWK members are base64url; tolerate padding, which some issuers emit.
@@ -30,6 +30,21 @@ pub(crate) struct DecodedSet {
     pub(crate) keys: Vec<(String, VerificationKey)>,
     /// How many keys were skipped.
     pub(crate) skipped: usize,
+}
+
+// The JWK constructor lives here, beside the JWK decoder, so that `key.rs` (the key type)
+// depends on nothing in this file and the dependency runs one way: JWK decoding uses keys.
+impl VerificationKey {
+    /// A public key from one JWK (JSON text), honouring its `alg`, `use` and `key_ops`.
+    ///
+    /// # Errors
+    /// When the JSON is not a JWK this crate can use (see [`JwksKeyProvider`](crate::JwksKeyProvider)
+    /// for what is accepted).
+    pub fn from_jwk(json: &str) -> Result<VerificationKey, KeyError> {
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| KeyError::new("JWK is not valid JSON").with_source(e))?;
+        parse_jwk(&value).map(|(_, key)| key)
+    }
 }
 
 /// Decodes a JWK Set. The document must be a JSON object with a `keys` array; each unusable

@@ -16,9 +16,13 @@ use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use crate::keys::algorithm::JwtAlgorithm;
 use crate::keys::fetch::KeySource;
+use crate::keys::jwk;
 use crate::keys::key::KeyError;
-use crate::keys::{JwtAlgorithm, KeySet, Lookup, TokenKeyProvider, VerificationKey, jwk};
+use crate::keys::key::VerificationKey;
+use crate::keys::provider::TokenKeyProvider;
+use crate::keys::set::{KeySet, Lookup, lookup_error, quote_kid};
 use crate::{BoxFuture, ClaimsError, ClaimsErrorKind};
 
 const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
@@ -324,13 +328,13 @@ impl Inner {
             .last_kid_miss_refetch
             .is_some_and(|last| now.duration_since(last) < self.cooldown)
         {
-            tracing::debug!(kid = %crate::keys::quote_kid(kid), "unknown key id; refetch suppressed by cooldown");
+            tracing::debug!(kid = %quote_kid(kid), "unknown key id; refetch suppressed by cooldown");
             return;
         }
         flight.last_kid_miss_refetch = Some(now);
         self.kid_miss_refetches.fetch_add(1, Ordering::AcqRel);
         metrics::counter!("tonic_authz_jwks_kid_miss_refetches_total").increment(1);
-        tracing::info!(kid = %crate::keys::quote_kid(kid), "unknown key id; refetching token keys");
+        tracing::info!(kid = %quote_kid(kid), "unknown key id; refetching token keys");
         // The outcome is logged and counted inside; the caller looks the key up again.
         let _ = self.fetch_all().await;
     }
@@ -342,9 +346,7 @@ impl Inner {
     ) -> Option<Result<Arc<VerificationKey>, ClaimsError>> {
         match self.keys.load().lookup(alg, kid) {
             Lookup::Found(key) => Some(Ok(key)),
-            wrong @ Lookup::WrongAlgorithm => {
-                Some(Err(crate::keys::lookup_error(&wrong, alg, kid)))
-            }
+            wrong @ Lookup::WrongAlgorithm => Some(Err(lookup_error(&wrong, alg, kid))),
             Lookup::Missing => None,
         }
     }
@@ -363,7 +365,7 @@ impl Inner {
                 "no token keys have been loaded yet",
             ));
         }
-        Err(crate::keys::lookup_error(&Lookup::Missing, alg, kid))
+        Err(lookup_error(&Lookup::Missing, alg, kid))
     }
 }
 

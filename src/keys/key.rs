@@ -10,7 +10,7 @@ use std::fmt;
 use jsonwebtoken::{DecodingKey, DecodingKeyKind};
 
 use crate::BoxError;
-use crate::keys::JwtAlgorithm;
+use crate::keys::algorithm::JwtAlgorithm;
 
 /// Why a key, a key set or a key provider could not be built or loaded.
 #[derive(Debug)]
@@ -138,17 +138,6 @@ impl VerificationKey {
         Err(KeyError::new(
             "PEM data holds no RSA, EC P-256/P-384 or Ed25519 public key",
         ))
-    }
-
-    /// A public key from one JWK (JSON text), honouring its `alg`, `use` and `key_ops`.
-    ///
-    /// # Errors
-    /// When the JSON is not a JWK this crate can use (see [`JwksKeyProvider`](crate::JwksKeyProvider)
-    /// for what is accepted).
-    pub fn from_jwk(json: &str) -> Result<VerificationKey, KeyError> {
-        let value: serde_json::Value = serde_json::from_str(json)
-            .map_err(|e| KeyError::new("JWK is not valid JSON").with_source(e))?;
-        crate::keys::jwk::parse_jwk(&value).map(|(_, key)| key)
     }
 
     /// An HMAC shared secret (HS256/HS384/HS512).

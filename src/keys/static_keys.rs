@@ -3,8 +3,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::keys::algorithm::JwtAlgorithm;
+use crate::keys::jwk;
 use crate::keys::key::KeyError;
-use crate::keys::{JwtAlgorithm, KeySet, Lookup, TokenKeyProvider, VerificationKey, jwk};
+use crate::keys::key::VerificationKey;
+use crate::keys::provider::TokenKeyProvider;
+use crate::keys::set::{KeySet, Lookup, lookup_error};
 use crate::{BoxFuture, ClaimsError};
 
 /// A fixed key set that never changes and never does I/O after construction.
@@ -88,7 +92,7 @@ impl StaticKeyProvider {
     fn lookup(&self, alg: JwtAlgorithm, kid: &str) -> Result<Arc<VerificationKey>, ClaimsError> {
         match self.set.lookup(alg, kid) {
             Lookup::Found(key) => Ok(key),
-            other => Err(crate::keys::lookup_error(&other, alg, kid)),
+            other => Err(lookup_error(&other, alg, kid)),
         }
     }
 }

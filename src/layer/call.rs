@@ -20,7 +20,8 @@ use super::observe::Outcome;
 use super::status::permission_denied;
 use super::{Audience, MethodPlan, Shared};
 use crate::{
-    AuthInfo, CallTarget, Claims, ClaimsError, ClaimsErrorKind, Decision, RequestMessage, tls,
+    AuthInfo, CallTarget, Claims, ClaimsError, ClaimsErrorKind, Decision, PeerIdentity,
+    RequestMessage, tls,
 };
 
 /// Inbound principal headers are stripped on every call so callers cannot spoof them.
@@ -43,7 +44,7 @@ where
     for name in &PRINCIPAL_HEADERS {
         req.headers_mut().remove(name);
     }
-    let credentials = credentials(&shared, &req);
+    let credentials = credentials(&shared, &mut req);
     let ending = call.decide(credentials, &mut req).await;
     match call.finish(ending) {
         Next::Forward(claims) => forward(inner, req, claims).await,
@@ -405,12 +406,18 @@ where
 /// Temporal's `GetAuthInfo`, but for the audience (which may need the request message and is
 /// filled in by [`Call::claims`]): `Ok(None)` when there is no mapper, or no credentials and
 /// the mapper requires them.
-fn credentials(shared: &Shared, req: &Request<Body>) -> Result<Option<AuthInfo>, ClaimsError> {
+fn credentials(shared: &Shared, req: &mut Request<Body>) -> Result<Option<AuthInfo>, ClaimsError> {
     let Some(mapper) = &shared.claim_mapper else {
         return Ok(None);
     };
     let token = first_header(req.headers(), &shared.auth_header)?;
-    let (tls_subject, tls_connection) = peer(req.extensions());
+    let (tls_subject, tls_connection) = match peer_identity(req.extensions_mut()) {
+        Some(p) => (
+            Some(Arc::clone(p.subject())),
+            Some(Arc::clone(p.connection())),
+        ),
+        None => (None, None),
+    };
     if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
         return Ok(None);
     }
@@ -439,22 +446,18 @@ fn first_header(headers: &http::HeaderMap, name: &HeaderName) -> Result<String, 
     }
 }
 
-type Peer = (
-    Option<Arc<tls::TlsSubject>>,
-    Option<Arc<tls::TlsConnection>>,
-);
-
-/// The verified client certificate's identity, from tonic's TLS connection info (set both by
-/// tonic's own TLS and by a tokio-rustls acceptor served through `serve_with_incoming`).
-fn peer(extensions: &http::Extensions) -> Peer {
-    let Some(info) = extensions.get::<TlsConnectInfo<TcpConnectInfo>>() else {
-        return (None, None);
-    };
-    let Some(certs) = info.peer_certs() else {
-        return (None, None);
-    };
-    match tls::cached_peer_identity(&certs) {
-        Some((s, c)) => (Some(s), Some(c)),
-        None => (None, None),
+/// The verified client certificate's identity. Our acceptor parses it once per connection and
+/// hands it over in [`tls::PeerConnectInfo`]; tonic's connect info is put back for the service
+/// behind the layer. With tonic's own TLS only the raw chain is there, so it is parsed here.
+fn peer_identity(extensions: &mut http::Extensions) -> Option<PeerIdentity> {
+    if let Some(info) = extensions.get::<tls::PeerConnectInfo>() {
+        let peer = info.peer_identity().cloned();
+        let tonic_info = info.tonic().clone();
+        extensions.insert(tonic_info);
+        return peer;
     }
+    let certs = extensions
+        .get::<TlsConnectInfo<TcpConnectInfo>>()?
+        .peer_certs()?;
+    PeerIdentity::from_chain(&certs)
 }

@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use super::api_table::API_TABLE;
-use crate::authorizer::{Access, ApiAccess, Scope};
+use crate::access::{Access, ApiAccess, Scope};
 
 /// Temporal's AdminService: every method, known or not, is cluster admin.
 const ADMIN_SERVICE: &str = "temporal.server.api.adminservice.v1.AdminService";

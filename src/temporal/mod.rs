@@ -19,8 +19,4 @@ pub use api::{is_health_check_api, is_read_only_global_api, is_read_only_namespa
 pub use failure::UNAUTHORIZED_MESSAGE;
 pub(crate) use failure::permission_denied_details;
 pub(crate) use namespace_fields::NAMESPACE_FIELDS;
-#[allow(
-    unused_imports,
-    reason = "the permission parser reads it; nothing else in the crate needs it yet"
-)]
-pub(crate) use system_namespaces::SYSTEM_NAMESPACES;
+pub(crate) use system_namespaces::{SYSTEM_NAMESPACES, TEMPORAL_SYSTEM_NAMESPACE};

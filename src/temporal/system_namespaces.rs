@@ -4,8 +4,7 @@
 /// Namespaces whose role in a permission is the caller's system (cluster-wide) role:
 /// `temporal-system`, the name Temporal's server matches, and `system`, the form Temporal's
 /// documentation and samples use.
-#[allow(
-    dead_code,
-    reason = "the permission parser reads it; nothing else in the crate needs it yet"
-)]
-pub(crate) const SYSTEM_NAMESPACES: [&str; 2] = ["temporal-system", "system"];
+pub(crate) const SYSTEM_NAMESPACES: [&str; 2] = [TEMPORAL_SYSTEM_NAMESPACE, "system"];
+
+/// Temporal's own system namespace: the one name Temporal's server matches.
+pub(crate) const TEMPORAL_SYSTEM_NAMESPACE: &str = "temporal-system";

@@ -43,7 +43,7 @@ pub struct GlobalTls {
     /// configs (and, as in Temporal, not validated). Default: empty.
     pub remote_clusters: HashMap<String, GroupTls>,
     /// How often certificate files and data are reloaded; `0s` (the default) never reloads.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub refresh_interval: Duration,
     /// Warn about certificates nearing expiry. Default: off.
     pub expiration_checks: ExpirationChecks,
@@ -133,14 +133,14 @@ pub struct WorkerTls {
 pub struct ExpirationChecks {
     /// Certificates expiring within this window are reported (warn level). `0s` (the default)
     /// falls back to `errorWindow`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub warning_window: Duration,
     /// Certificates expiring within this window, or expired, are reported at error level.
     /// `0s` (the default) makes every reported certificate an error, as in Temporal.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub error_window: Duration,
     /// How often to check; `0s` (the default) turns the checks off.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub check_interval: Duration,
 }
 

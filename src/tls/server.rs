@@ -1,4 +1,4 @@
-//! Server side: rustls `ServerConfig`s from a [`GroupTls`] (spec F.4) and [`TlsAcceptor`], the
+//! Server side: rustls `ServerConfig`s from a [`GroupTls`] and [`TlsAcceptor`], the
 //! reloadable acceptor that feeds tonic's `serve_with_incoming`.
 //!
 //! The acceptor keeps the current configs in an `ArcSwap`: each handshake takes a snapshot, so a
@@ -47,13 +47,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio_rustls::LazyConfigAcceptor;
-use tokio_rustls::server::TlsStream;
 
 use super::config::{ExpirationChecks, GroupTls, ServerTls};
 use super::error::{TlsError, TlsErrorKind};
 use super::expiry::{ExpirationReport, TrackedCert, check_certificates};
 use super::load::ServerMaterial;
 use super::provider;
+use super::stream::TlsServerStream;
 
 /// The default time a client has to complete the TLS handshake.
 const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -190,7 +190,7 @@ impl Snapshot {
     }
 }
 
-/// Leaf and first certificate of each CA entry, as Temporal checks them (spec F.8).
+/// Leaf and first certificate of each CA entry, as Temporal checks them.
 fn track(material: &ServerMaterial, source: &str, out: &mut Vec<TrackedCert>) {
     if let Some(leaf) = material.chain.first() {
         out.push(TrackedCert::new(leaf.clone(), format!("{source}.cert")));
@@ -215,9 +215,9 @@ struct Inner {
 ///
 /// Cloning is cheap and clones share the material: a reload through any clone affects all.
 /// Each accepted connection is handshaken in its own task under a timeout, so a client that
-/// stalls the handshake never delays others. The yielded `TlsStream` is the one tonic knows, so
-/// handlers (and the authorization layer) find the verified peer chain in
-/// `tonic::transport::server::TlsConnectInfo`.
+/// stalls the handshake never delays others. Each yielded [`TlsServerStream`] carries the
+/// client certificate's identity, parsed once right after the handshake: requests find it, with
+/// tonic's own TLS connect info, in [`PeerConnectInfo`](super::PeerConnectInfo).
 #[derive(Clone)]
 pub struct TlsAcceptor {
     inner: Arc<Inner>,
@@ -243,7 +243,7 @@ impl TlsAcceptor {
     /// Validates `group` and loads its server certificate, client CAs and host overrides.
     ///
     /// # Errors
-    /// A validation error (spec F.2), server TLS being off (no `keyFile`/`keyData`), or a
+    /// A validation error, server TLS being off (no `keyFile`/`keyData`), or a
     /// loading error naming the field and the file.
     pub fn new(group: &GroupTls) -> Result<TlsAcceptor, TlsError> {
         group.validate()?;
@@ -365,11 +365,11 @@ impl TlsAcceptor {
     }
 
     /// Completes the TLS handshake on one accepted connection, choosing the config by SNI,
-    /// under the handshake timeout.
+    /// under the handshake timeout, and parses the client certificate's identity.
     ///
     /// # Errors
     /// The handshake failed (e.g. the client certificate was refused) or timed out.
-    pub async fn accept(&self, tcp: TcpStream) -> io::Result<TlsStream<TcpStream>> {
+    pub async fn accept(&self, tcp: TcpStream) -> io::Result<TlsServerStream> {
         // gRPC writes small HTTP/2 frames; Nagle's algorithm would hold them back by up to a
         // delayed-ACK period (tonic sets the same on its own plaintext listener).
         if let Err(error) = tcp.set_nodelay(true) {
@@ -384,9 +384,10 @@ impl TlsAcceptor {
                 .select(start.client_hello().server_name());
             start.into_stream(config).await
         };
-        tokio::time::timeout(self.handshake_timeout, handshake)
+        let stream = tokio::time::timeout(self.handshake_timeout, handshake)
             .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "tls handshake timed out"))?
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "tls handshake timed out"))??;
+        Ok(TlsServerStream::new(stream))
     }
 
     /// Accepts connections on `listener` and yields each one whose handshake succeeded, for
@@ -442,12 +443,12 @@ impl TlsAcceptor {
 /// The stream of TLS connections from [`TlsAcceptor::incoming`].
 #[derive(Debug)]
 pub struct TlsIncoming {
-    rx: mpsc::Receiver<io::Result<TlsStream<TcpStream>>>,
+    rx: mpsc::Receiver<io::Result<TlsServerStream>>,
     _task: BackgroundTask,
 }
 
 impl futures_util::Stream for TlsIncoming {
-    type Item = io::Result<TlsStream<TcpStream>>;
+    type Item = io::Result<TlsServerStream>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.rx.poll_recv(cx)

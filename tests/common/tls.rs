@@ -8,7 +8,8 @@ use rustls::pki_types::ServerName;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
-use tonic_authz::tls::{TlsAcceptor, TlsConnection, TlsSubject, peer_identity};
+use tonic_authz::tls::{PeerConnectInfo, TlsAcceptor};
+use tonic_authz::{TlsConnection, TlsSubject, peer_identity};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -24,17 +25,26 @@ pub struct Served {
     pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
-/// The interceptor that reads tonic's TLS connect info, exactly as the authz layer does.
+/// The interceptor that reads the peer identity as the authz layer does: parsed once per
+/// connection by the acceptor, or from the chain in tonic's own TLS connect info.
 #[derive(Clone)]
 struct Recorder(Arc<Mutex<Vec<Seen>>>);
 
 impl tonic::service::Interceptor for Recorder {
     fn call(&mut self, req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        let identity = req
-            .extensions()
-            .get::<TlsConnectInfo<TcpConnectInfo>>()
-            .and_then(|info| info.peer_certs())
-            .and_then(|chain| peer_identity(&chain));
+        let identity = match req.extensions().get::<PeerConnectInfo>() {
+            Some(info) => info.peer_identity().map(|p| {
+                (
+                    TlsSubject::clone(p.subject()),
+                    TlsConnection::clone(p.connection()),
+                )
+            }),
+            None => req
+                .extensions()
+                .get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(|info| info.peer_certs())
+                .and_then(|chain| peer_identity(&chain)),
+        };
         self.0.lock().unwrap().push(identity);
         Ok(req)
     }

@@ -15,7 +15,7 @@ pub(super) fn api_table(rows: &[Classified]) -> String {
 //! `examples/src/temporal_tables/api_classification.txt`, checked against the
 //! `temporalio-protos` descriptors. Do not edit: change the classification and regenerate.
 
-use crate::authorizer::{{Access, Scope}};
+use crate::access::{{Access, Scope}};
 
 /// Full gRPC path, scope and access of each classified Temporal API.
 #[rustfmt::skip]

@@ -14,7 +14,7 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use crate::Claims;
-use crate::claim_mapper::jwt::parse::Audience;
+use crate::claim_mapper::jwt::checks::Audience;
 use crate::keys::{JwtAlgorithm, VerificationKey};
 
 /// What a verified token stands for.

@@ -19,8 +19,8 @@
 //! ```
 
 mod cache;
-pub(crate) mod parse;
-pub(crate) mod permissions;
+pub(crate) mod checks;
+pub(crate) mod token;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -29,10 +29,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cache::{TokenCache, VerifiedToken, cache_key};
-use parse::Audience;
-use permissions::{PermissionFormat, apply_permissions};
+use checks::Audience;
+use token::bearer_token;
 
 use crate::keys::{JwtAlgorithm, TokenKeyProvider};
+use crate::permission::{
+    DEFAULT_SYSTEM_NAMESPACES, PermissionFormat, PermissionParser, apply_permissions,
+};
 use crate::{AuthInfo, BoxFuture, ClaimMapper, Claims, ClaimsError, ClaimsErrorKind};
 
 const DEFAULT_CACHE_CAPACITY: u64 = 10_000;
@@ -127,14 +130,16 @@ impl JwtClaimMapperBuilder {
 
     /// Builds the mapper. Never fails: a bad permissions regex falls back with a warning.
     pub fn build(self) -> JwtClaimMapper {
-        let format = PermissionFormat::new(self.regex.as_deref());
+        let permissions = PermissionParser::new(
+            PermissionFormat::new(self.regex.as_deref()),
+            self.system_namespaces,
+        );
         let cache = (self.cache_capacity > 0).then(|| TokenCache::new(self.cache_capacity));
         JwtClaimMapper {
             inner: Arc::new(Inner {
                 keys: self.keys,
                 claim_name: self.claim_name,
-                format,
-                system_namespaces: self.system_namespaces,
+                permissions,
                 algorithms: self.algorithms,
                 leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
                 issuer: self.issuer,
@@ -185,8 +190,7 @@ pub struct JwtClaimMapper {
 struct Inner {
     keys: Arc<dyn TokenKeyProvider>,
     claim_name: String,
-    format: PermissionFormat,
-    system_namespaces: HashSet<String>,
+    permissions: PermissionParser,
     algorithms: Vec<JwtAlgorithm>,
     leeway: i64,
     issuer: Option<String>,
@@ -203,7 +207,7 @@ impl JwtClaimMapper {
             keys,
             claim_name: "permissions".to_owned(),
             regex: None,
-            system_namespaces: ["temporal-system", "system"]
+            system_namespaces: DEFAULT_SYSTEM_NAMESPACES
                 .into_iter()
                 .map(String::from)
                 .collect(),
@@ -257,27 +261,6 @@ impl JwtClaimMapper {
     }
 }
 
-/// Splits an auth header value `Bearer <jwt>` (scheme case-insensitive, split on the first
-/// space) into the token; `None` for an empty header.
-pub(crate) fn bearer_token(auth_token: &str) -> Result<Option<&str>, ClaimsError> {
-    if auth_token.is_empty() {
-        return Ok(None);
-    }
-    let Some((scheme, jwt)) = auth_token.split_once(' ') else {
-        return Err(ClaimsError::new(
-            ClaimsErrorKind::MalformedHeader,
-            "unexpected authorization token format",
-        ));
-    };
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ClaimsError::new(
-            ClaimsErrorKind::MalformedHeader,
-            "unexpected name in authorization token",
-        ));
-    }
-    Ok(Some(jwt))
-}
-
 impl Inner {
     fn now(&self) -> i64 {
         match (self.clock)().duration_since(UNIX_EPOCH) {
@@ -299,7 +282,7 @@ impl Inner {
         if let (Some(cache), Some(key)) = (&self.cache, &key)
             && let Some(hit) = cache.get(key).await
         {
-            if parse::is_expired(hit.exp, now, self.leeway) {
+            if checks::is_expired(hit.exp, now, self.leeway) {
                 cache.remove(key).await;
                 return Err(ClaimsError::new(ClaimsErrorKind::Time, "Token is expired"));
             }
@@ -325,7 +308,7 @@ impl Inner {
 
     /// The full check of a token not in the cache (all but the audience).
     async fn verify(&self, jwt: &str, now: i64) -> Result<VerifiedToken, ClaimsError> {
-        let token = parse::parse(jwt, &self.algorithms)?;
+        let token = token::parse(jwt, &self.algorithms)?;
         let key = self.keys.key(token.alg, &token.kid).await?;
         if !key.supports(token.alg) {
             return Err(ClaimsError::new(
@@ -345,16 +328,15 @@ impl Inner {
                 "signature verification failed",
             ));
         }
-        let exp = parse::check_times(&token.payload, now, self.leeway)?;
+        let exp = checks::check_times(&token.payload, now, self.leeway)?;
         let audience = Audience::from_payload(&token.payload);
-        parse::check_issuer(&token.payload, self.issuer.as_deref())?;
-        let subject = parse::subject(&token.payload)?;
+        checks::check_issuer(&token.payload, self.issuer.as_deref())?;
+        let subject = checks::subject(&token.payload)?;
         let mut claims = Claims::new().with_subject(subject).with_auth_type("jwt");
         apply_permissions(
             &mut claims,
             token.payload.get(&self.claim_name),
-            &self.format,
-            &self.system_namespaces,
+            &self.permissions,
         );
         let until_exp = exp.map_or(u64::MAX, |exp| u64::try_from(exp - now).unwrap_or(0));
         let ttl = self.cache_max_age.min(Duration::from_secs(until_exp));
@@ -386,8 +368,11 @@ impl fmt::Debug for JwtClaimMapper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtClaimMapper")
             .field("permissions_claim_name", &self.inner.claim_name)
-            .field("permissions_regex", &self.inner.format.is_regex())
-            .field("system_namespaces", &self.inner.system_namespaces)
+            .field("permissions_regex", &self.inner.permissions.is_regex())
+            .field(
+                "system_namespaces",
+                self.inner.permissions.system_namespaces(),
+            )
             .field("algorithms", &self.inner.algorithms)
             .field("leeway_secs", &self.inner.leeway)
             .field("issuer", &self.inner.issuer)

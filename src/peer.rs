@@ -1,9 +1,13 @@
-//! Peer identity: the verified client certificate's subject and SANs, parsed once with
-//! x509-parser into [`TlsSubject`] and [`TlsConnection`] for claim mappers.
+//! Peer identity: the verified client certificate's subject and SANs (SPIFFE ids among them),
+//! parsed with x509-parser into [`TlsSubject`] and [`TlsConnection`] for claim mappers.
+//!
+//! A connection's identity is parsed once and kept with the connection as a [`PeerIdentity`]:
+//! this crate's TLS acceptor parses it right after the handshake and hands it to every request
+//! of the connection through tonic's connect info, so no call parses the certificate again.
+//! This file is data only: it knows nothing of the acceptor, the layer or the mappers.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use rustls_pki_types::CertificateDer;
 use x509_parser::prelude::*;
@@ -113,36 +117,46 @@ pub fn peer_identity(chain: &[CertificateDer<'static>]) -> Option<(TlsSubject, T
     Some((subject, conn))
 }
 
-type SharedIdentity = (Arc<TlsSubject>, Arc<TlsConnection>);
-type Chain = Arc<Vec<CertificateDer<'static>>>;
+/// The identity of a verified TLS peer, parsed once per connection; cloning shares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerIdentity {
+    subject: Arc<TlsSubject>,
+    connection: Arc<TlsConnection>,
+}
 
-/// Parsed identities by connection. tonic hands every request of a connection the same
-/// `Arc` of the peer chain, so the pointer (checked against a weak reference, which cannot be
-/// reused while the chain lives) identifies the connection and the chain is parsed once.
-type IdentityMap = HashMap<usize, (Weak<Vec<CertificateDer<'static>>>, SharedIdentity)>;
-static IDENTITIES: Mutex<Option<IdentityMap>> = Mutex::new(None);
-const IDENTITY_CACHE_LIMIT: usize = 4096;
+impl PeerIdentity {
+    /// Parses the leaf of a verified chain (see [`peer_identity`]); `None` when the chain is
+    /// empty or its leaf does not parse.
+    #[must_use]
+    pub fn from_chain(chain: &[CertificateDer<'static>]) -> Option<PeerIdentity> {
+        let (subject, connection) = peer_identity(chain)?;
+        Some(PeerIdentity {
+            subject: Arc::new(subject),
+            connection: Arc::new(connection),
+        })
+    }
 
-/// [`peer_identity`] for a chain shared by a connection, parsed once per connection.
-pub(crate) fn cached_peer_identity(chain: &Chain) -> Option<SharedIdentity> {
-    let key = Arc::as_ptr(chain) as usize;
-    if let Ok(guard) = IDENTITIES.lock()
-        && let Some((weak, id)) = guard.as_ref().and_then(|m| m.get(&key))
-        && weak.upgrade().is_some_and(|live| Arc::ptr_eq(&live, chain))
-    {
-        return Some(id.clone());
+    /// The certificate's subject.
+    #[must_use]
+    pub fn subject(&self) -> &Arc<TlsSubject> {
+        &self.subject
     }
-    let (subject, conn) = peer_identity(chain)?;
-    let id = (Arc::new(subject), Arc::new(conn));
-    if let Ok(mut guard) = IDENTITIES.lock() {
-        let map = guard.get_or_insert_with(HashMap::new);
-        if map.len() >= IDENTITY_CACHE_LIMIT {
-            map.retain(|_, (weak, _)| weak.strong_count() > 0);
-            if map.len() >= IDENTITY_CACHE_LIMIT {
-                map.clear();
-            }
-        }
-        map.insert(key, (Arc::downgrade(chain), id.clone()));
+
+    /// The certificate chain and its SANs.
+    #[must_use]
+    pub fn connection(&self) -> &Arc<TlsConnection> {
+        &self.connection
     }
-    Some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_identity_without_a_readable_leaf() {
+        assert_eq!(PeerIdentity::from_chain(&[]), None);
+        let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01]);
+        assert_eq!(PeerIdentity::from_chain(&[garbage]), None);
+    }
 }

@@ -1,5 +1,12 @@
-//! The permissions claim (spec C.4): a JSON array of `namespace:role` strings, or of strings
-//! matched by a configured regex with `namespace` and `role` groups.
+//! Permissions in Temporal's `namespace:role` form, parsed in one place for every claim
+//! mapper: the JWT mapper reads them from the token's permissions claim, the certificate
+//! mapper from its rules.
+//!
+//! A permission splits on its first `:` (or, when a regex is configured, by the regex's
+//! `namespace` and `role` groups); the role name is `read`, `write`, `admin` or `worker`, in
+//! any case. A permission for a system namespace grants the role system-wide instead of in a
+//! namespace. What a mapper does with a permission that does not parse is its own policy: the
+//! JWT mapper skips it, as Temporal does, and the certificate mapper refuses its rule at start.
 
 use std::collections::HashSet;
 
@@ -7,6 +14,10 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::{Claims, Role};
+
+pub(crate) use crate::temporal::{
+    SYSTEM_NAMESPACES as DEFAULT_SYSTEM_NAMESPACES, TEMPORAL_SYSTEM_NAMESPACE,
+};
 
 /// How one permission string splits into namespace and role.
 #[derive(Debug, Clone)]
@@ -62,15 +73,78 @@ impl PermissionFormat {
     }
 }
 
-/// Adds the roles in `value` (the permissions claim, if present) to `claims`.
+/// What one parsed permission grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Grant<'p> {
+    /// The namespace as written (possibly empty).
+    pub(crate) namespace: &'p str,
+    /// The role; empty when the role name is not one Temporal knows.
+    pub(crate) role: Role,
+    /// Whether the namespace is a system namespace, so the role applies system-wide.
+    pub(crate) system: bool,
+}
+
+impl Grant<'_> {
+    /// Adds the grant to `claims`.
+    pub(crate) fn apply(&self, claims: &mut Claims) {
+        if self.system {
+            claims.add_system_role(self.role);
+        } else {
+            claims.add_namespace_role(self.namespace, self.role);
+        }
+    }
+}
+
+/// A permission format and the system namespaces (exact, case-sensitive).
+#[derive(Debug, Clone)]
+pub(crate) struct PermissionParser {
+    format: PermissionFormat,
+    system_namespaces: HashSet<String>,
+}
+
+impl PermissionParser {
+    /// A parser for `format` with these system namespaces.
+    pub(crate) fn new<I, S>(format: PermissionFormat, system_namespaces: I) -> PermissionParser
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        PermissionParser {
+            format,
+            system_namespaces: system_namespaces.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Whether permissions are matched by a configured regex.
+    pub(crate) fn is_regex(&self) -> bool {
+        self.format.is_regex()
+    }
+
+    /// The system namespaces.
+    pub(crate) fn system_namespaces(&self) -> &HashSet<String> {
+        &self.system_namespaces
+    }
+
+    /// Parses one permission; `None` when it is not in the expected format.
+    pub(crate) fn parse<'p>(&self, permission: &'p str) -> Option<Grant<'p>> {
+        let (namespace, role) = self.format.split(permission)?;
+        Some(Grant {
+            namespace,
+            role: Role::from_permission_name(role),
+            system: self.system_namespaces.contains(namespace),
+        })
+    }
+}
+
+/// Adds the roles in `value` (a permissions claim, if present) to `claims`.
 ///
 /// Only an array is read; anything else gives no roles. Malformed entries are skipped, never
-/// failing the token. A namespace in `system_namespaces` grants the role system-wide.
+/// failing the token, as Temporal does; an unknown role name still lists the namespace, with no
+/// role.
 pub(crate) fn apply_permissions(
     claims: &mut Claims,
     value: Option<&Value>,
-    format: &PermissionFormat,
-    system_namespaces: &HashSet<String>,
+    parser: &PermissionParser,
 ) {
     let Some(Value::Array(entries)) = value else {
         return;
@@ -80,19 +154,14 @@ pub(crate) fn apply_permissions(
             tracing::debug!("ignoring permission that is not a string");
             continue;
         };
-        let Some((namespace, role)) = format.split(permission) else {
+        let Some(grant) = parser.parse(permission) else {
             tracing::debug!(
-                regex = format.is_regex(),
+                regex = parser.is_regex(),
                 "ignoring permission in unexpected format"
             );
             continue;
         };
-        let role = Role::from_permission_name(role);
-        if system_namespaces.contains(namespace) {
-            claims.add_system_role(role);
-        } else {
-            claims.add_namespace_role(namespace, role);
-        }
+        grant.apply(claims);
     }
 }
 
@@ -110,7 +179,8 @@ mod tests {
 
     fn claims_for(value: Value, format: &PermissionFormat) -> Claims {
         let mut claims = Claims::new();
-        apply_permissions(&mut claims, Some(&value), format, &system());
+        let parser = PermissionParser::new(format.clone(), system());
+        apply_permissions(&mut claims, Some(&value), &parser);
         claims
     }
 
@@ -174,5 +244,39 @@ mod tests {
         assert_eq!(c.system(), Role::ADMIN);
         assert_eq!(c.namespace_role("default"), Role::READER);
         assert_eq!(c.namespaces().len(), 1);
+    }
+
+    #[test]
+    fn parse_reports_namespace_role_and_system() {
+        let parser = PermissionParser::new(
+            PermissionFormat::NamespaceColonRole,
+            [TEMPORAL_SYSTEM_NAMESPACE],
+        );
+        let grant = |p: &'static str| parser.parse(p);
+        assert_eq!(
+            grant("billing:Write"),
+            Some(Grant {
+                namespace: "billing",
+                role: Role::WRITER,
+                system: false
+            })
+        );
+        assert_eq!(
+            grant("temporal-system:admin"),
+            Some(Grant {
+                namespace: "temporal-system",
+                role: Role::ADMIN,
+                system: true
+            })
+        );
+        // Only the listed names are system namespaces, matched exactly.
+        assert_eq!(grant("system:admin").map(|g| g.system), Some(false));
+        assert_eq!(
+            grant("Temporal-System:admin").map(|g| g.system),
+            Some(false)
+        );
+        assert_eq!(grant("ns:wrte").map(|g| g.role), Some(Role::UNDEFINED));
+        assert_eq!(grant(":read").map(|g| g.namespace), Some(""));
+        assert_eq!(grant("read"), None);
     }
 }

@@ -1,0 +1,148 @@
+//! [`TlsServerStream`]: one connection accepted by [`TlsAcceptor`](super::TlsAcceptor), and
+//! [`PeerConnectInfo`], what tonic hands every request of that connection.
+//!
+//! The peer's certificate is parsed once, right after the handshake, and the parsed
+//! [`PeerIdentity`] travels with the connection: tonic asks the stream for its connect info
+//! once per connection and clones it into each request's extensions, where the authorization
+//! layer reads it. No call parses the certificate again, and nothing is kept beyond the
+//! connection.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustls_pki_types::CertificateDer;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
+
+use crate::PeerIdentity;
+
+/// A TLS connection accepted by [`TlsAcceptor`](super::TlsAcceptor), with its peer identity
+/// parsed once; serve it with tonic's `serve_with_incoming`.
+#[derive(Debug)]
+pub struct TlsServerStream {
+    inner: tokio_rustls::server::TlsStream<TcpStream>,
+    info: PeerConnectInfo,
+}
+
+impl TlsServerStream {
+    /// Wraps a completed handshake and parses the peer's certificate.
+    pub(crate) fn new(inner: tokio_rustls::server::TlsStream<TcpStream>) -> TlsServerStream {
+        let tonic = inner.connect_info();
+        let peer = tonic
+            .peer_certs()
+            .and_then(|chain| PeerIdentity::from_chain(&chain));
+        TlsServerStream {
+            inner,
+            info: PeerConnectInfo { tonic, peer },
+        }
+    }
+
+    /// The underlying tokio-rustls stream (e.g. to inspect the negotiated protocol).
+    #[must_use]
+    pub fn get_ref(&self) -> &tokio_rustls::server::TlsStream<TcpStream> {
+        &self.inner
+    }
+
+    /// The underlying tokio-rustls stream.
+    #[must_use]
+    pub fn into_inner(self) -> tokio_rustls::server::TlsStream<TcpStream> {
+        self.inner
+    }
+}
+
+impl Connected for TlsServerStream {
+    type ConnectInfo = PeerConnectInfo;
+
+    fn connect_info(&self) -> PeerConnectInfo {
+        self.info.clone()
+    }
+}
+
+impl AsyncRead for TlsServerStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsServerStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// What a request served through [`TlsAcceptor`](super::TlsAcceptor) finds in its extensions:
+/// the peer identity parsed at the handshake, and tonic's own TLS connect info.
+///
+/// The authorization layer also puts tonic's `TlsConnectInfo<TcpConnectInfo>` into the
+/// request it forwards, so the service behind it can use `tonic::Request::remote_addr` and
+/// `peer_certs` as with tonic's own TLS.
+#[derive(Clone, Debug)]
+pub struct PeerConnectInfo {
+    tonic: TlsConnectInfo<TcpConnectInfo>,
+    peer: Option<PeerIdentity>,
+}
+
+impl PeerConnectInfo {
+    /// The verified client certificate's identity; `None` without a client certificate (or
+    /// when its leaf does not parse: an unreadable certificate gives no identity).
+    #[must_use]
+    pub fn peer_identity(&self) -> Option<&PeerIdentity> {
+        self.peer.as_ref()
+    }
+
+    /// tonic's TLS connect info for this connection.
+    #[must_use]
+    pub fn tonic(&self) -> &TlsConnectInfo<TcpConnectInfo> {
+        &self.tonic
+    }
+
+    /// The peer's certificate chain as presented, leaf first.
+    #[must_use]
+    pub fn peer_certs(&self) -> Option<Arc<Vec<CertificateDer<'static>>>> {
+        self.tonic.peer_certs()
+    }
+
+    /// The client's address.
+    #[must_use]
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.tonic.get_ref().remote_addr()
+    }
+
+    /// The local address the client connected to.
+    #[must_use]
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.tonic.get_ref().local_addr()
+    }
+}
