@@ -1,10 +1,8 @@
 //! The verified-token cache: hits skip signature verification, yet expiry, audience and key
 //! removal are still enforced.
 
-#[path = "common/jwks_server.rs"]
-mod jwks_server;
-#[path = "common/jwt_keys.rs"]
-mod jwt_keys;
+use tonic_authz_testkit::jwks_server;
+use tonic_authz_testkit::jwt as jwt_keys;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,8 +1,7 @@
 //! The JWT claim mapper against Temporal's own test vectors (spec G.2, G.7) and the C.3 edge
 //! cases, for RS256 and ES256, with keys generated at test time.
 
-#[path = "common/jwt_keys.rs"]
-mod jwt_keys;
+use tonic_authz_testkit::jwt as jwt_keys;
 
 use std::sync::Arc;
 use std::time::Duration;

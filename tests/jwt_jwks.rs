@@ -1,10 +1,8 @@
 //! The JWKS key provider against a real HTTP server on loopback (in-process, counting hits)
 //! and against `file://` key sets under paused time.
 
-#[path = "common/jwks_server.rs"]
-mod jwks_server;
-#[path = "common/jwt_keys.rs"]
-mod jwt_keys;
+use tonic_authz_testkit::jwks_server;
+use tonic_authz_testkit::jwt as jwt_keys;
 
 use std::sync::Arc;
 use std::time::Duration;

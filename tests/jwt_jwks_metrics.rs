@@ -1,10 +1,8 @@
 //! The JWKS provider's metrics: fetch outcomes, keys loaded, refetches on unknown `kid`.
 //! One test in its own binary, because the metrics recorder is process-global.
 
-#[path = "common/jwks_server.rs"]
-mod jwks_server;
-#[path = "common/jwt_keys.rs"]
-mod jwt_keys;
+use tonic_authz_testkit::jwks_server;
+use tonic_authz_testkit::jwt as jwt_keys;
 
 use std::sync::Arc;
 use std::time::Duration;

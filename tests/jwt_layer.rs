@@ -2,10 +2,8 @@
 //! default authorizer, the layer driven through `oneshot`.
 
 mod common;
-#[path = "common/jwks_server.rs"]
-mod jwks_server;
-#[path = "common/jwt_keys.rs"]
-mod jwt_keys;
+use tonic_authz_testkit::jwks_server;
+use tonic_authz_testkit::jwt as jwt_keys;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};

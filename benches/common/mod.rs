@@ -1,16 +1,13 @@
-//! Shared bench fixtures: signing keys generated at start, tokens signed by hand, a
+//! Shared bench fixtures: signing keys generated at start (from the testkit), bench tokens, a
 //! `StartWorkflowExecutionRequest`-shaped message, and gRPC framing.
 #![allow(dead_code)] // each bench uses a different subset
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey};
-use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256};
+use jsonwebtoken::Algorithm;
 use serde_json::json;
 use tonic_authz::{StaticKeyProvider, TokenKeyProvider, VerificationKey};
+use tonic_authz_testkit::jwt::{self, TestKey, unix_now};
 
 pub(crate) const DESCRIBE_NAMESPACE: &str =
     "/temporal.api.workflowservice.v1.WorkflowService/DescribeNamespace";
@@ -19,67 +16,40 @@ pub(crate) const START_WORKFLOW: &str =
 pub(crate) const LIST_NAMESPACES: &str =
     "/temporal.api.workflowservice.v1.WorkflowService/ListNamespaces";
 
-/// A private signing key with its algorithm and key id.
+/// A private signing key with its algorithm and key id (the testkit's), signing bench tokens.
 pub(crate) struct SigningKey {
     pub(crate) alg: Algorithm,
-    pub(crate) kid: &'static str,
-    encoding: EncodingKey,
+    key: jwt::SigningKey,
 }
 
 impl SigningKey {
     /// A signed `Bearer` token for `sub` with these permissions, valid for an hour.
     pub(crate) fn bearer(&self, sub: &str, permissions: &[&str]) -> String {
-        let exp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_secs()
-            + 3600;
-        let alg = match self.alg {
-            Algorithm::RS256 => "RS256",
-            _ => "ES256",
-        };
-        let header = json!({ "alg": alg, "kid": self.kid, "typ": "JWT" });
         let payload = json!({
             "sub": sub,
             "permissions": permissions,
-            "exp": exp,
+            "exp": unix_now() + 3600,
             "iss": "bench",
         });
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("json")),
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).expect("json"))
-        );
-        let signature =
-            jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, self.alg).expect("sign");
-        format!("Bearer {input}.{signature}")
+        format!("Bearer {}", self.key.sign(&payload))
     }
 }
 
 /// An RSA-2048 and an EC P-256 key, and a static provider holding both public halves.
 pub(crate) fn keys() -> (SigningKey, SigningKey, Arc<dyn TokenKeyProvider>) {
-    let rsa = KeyPair::generate_for(&PKCS_RSA_SHA256).expect("rsa key");
-    let ec = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("ec key");
+    let rsa = jwt::SigningKey::new(TestKey::rsa(), "rsa");
+    let ec = jwt::SigningKey::new(TestKey::p256(), "ec");
+    let public = |key: &jwt::SigningKey| {
+        VerificationKey::from_pem(key.key().public_pem.as_bytes()).expect("public key")
+    };
     let provider = StaticKeyProvider::new()
-        .with_key(
-            "rsa",
-            VerificationKey::from_pem(rsa.public_key_pem().as_bytes()).expect("rsa public"),
-        )
-        .with_key(
-            "ec",
-            VerificationKey::from_pem(ec.public_key_pem().as_bytes()).expect("ec public"),
-        );
-    let rsa = SigningKey {
-        alg: Algorithm::RS256,
-        kid: "rsa",
-        encoding: EncodingKey::from_rsa_pem(rsa.serialize_pem().as_bytes()).expect("rsa pem"),
+        .with_key("rsa", public(&rsa))
+        .with_key("ec", public(&ec));
+    let bench_key = |key: jwt::SigningKey| SigningKey {
+        alg: key.alg(),
+        key,
     };
-    let ec = SigningKey {
-        alg: Algorithm::ES256,
-        kid: "ec",
-        encoding: EncodingKey::from_ec_pem(ec.serialize_pem().as_bytes()).expect("ec pem"),
-    };
-    (rsa, ec, Arc::new(provider))
+    (bench_key(rsa), bench_key(ec), Arc::new(provider))
 }
 
 /// Temporal's message shapes, by hand (field numbers as in the official protos).

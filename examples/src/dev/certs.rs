@@ -1,5 +1,6 @@
 //! The dev certificates: a CA, a server certificate for `localhost` / `127.0.0.1`, and two
-//! client certificates, all made with rcgen (EC P-256) and kept in the dev directory.
+//! client certificates, all made with the testkit's rcgen helpers (EC P-256) and kept in the
+//! dev directory.
 //!
 //! They are reused while every file is present and more than a day from expiry; otherwise
 //! the whole set is made afresh, so a CA and the certificates it signed never drift apart.
@@ -10,11 +11,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
-};
-use time::OffsetDateTime;
+use tonic_authz_testkit::certs::{Ca, LeafBuilder};
 
 use super::{DevDir, DevError, files};
 
@@ -90,66 +87,37 @@ fn not_after(pem: &str) -> Option<SystemTime> {
 }
 
 fn generate_certificates(dir: &DevDir) -> Result<(), DevError> {
-    let now = OffsetDateTime::now_utc();
     // Backdated an hour so a client with a slightly slow clock accepts them.
-    let not_before = now - time::Duration::hours(1);
-    let not_after = now + VALIDITY;
-
-    let mut ca = CertificateParams::default();
-    ca.distinguished_name
-        .push(DnType::CommonName, "tonic-authz dev CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca.not_before = not_before;
-    ca.not_after = not_after;
-    let ca_key = new_key()?;
-    let ca_cert = ca.self_signed(&ca_key).map_err(cert_error)?;
-    let issuer = Issuer::new(ca, ca_key);
-
-    let leaf = |common_name: &str, usage: ExtendedKeyUsagePurpose, sans: Vec<SanType>| {
-        let mut params = CertificateParams::default();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![usage];
-        params.subject_alt_names = sans;
-        params.not_before = not_before;
-        params.not_after = not_after;
-        let key = new_key()?;
-        let cert = params.signed_by(&key, &issuer).map_err(cert_error)?;
-        Ok::<_, DevError>((cert.pem(), key.serialize_pem()))
+    let validity = (-time::Duration::hours(1), VALIDITY);
+    let ca = Ca::builder("tonic-authz dev CA")
+        .validity(validity.0, validity.1)
+        .path_len(0)
+        .build()
+        .map_err(cert_error)?;
+    let sign = |leaf: LeafBuilder<'_>| {
+        leaf.validity(validity.0, validity.1)
+            .try_sign()
+            .map_err(cert_error)
     };
-    let localhost = "localhost".try_into().map_err(cert_error)?;
-    let server = leaf(
-        "localhost",
-        ExtendedKeyUsagePurpose::ServerAuth,
-        vec![
-            SanType::DnsName(localhost),
-            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        ],
+    let server = sign(
+        ca.leaf()
+            .cn("localhost")
+            .server_auth()
+            .dns("localhost")
+            .ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
     )?;
-    let client = leaf(
-        CLIENT_COMMON_NAME,
-        ExtendedKeyUsagePurpose::ClientAuth,
-        vec![],
-    )?;
-    let admin = leaf(
-        ADMIN_COMMON_NAME,
-        ExtendedKeyUsagePurpose::ClientAuth,
-        vec![],
-    )?;
+    let client = sign(ca.leaf().cn(CLIENT_COMMON_NAME).client_auth())?;
+    let admin = sign(ca.leaf().cn(ADMIN_COMMON_NAME).client_auth())?;
 
     // Keys first, certificates last: an interrupted run leaves no certificate without its key.
-    write_pair(
-        &dir.ca_cert(),
-        &ca_cert.pem(),
-        &dir.ca_key(),
-        &issuer.key().serialize_pem(),
-    )?;
-    write_pair(&dir.server_cert(), &server.0, &dir.server_key(), &server.1)?;
-    write_pair(&dir.client_cert(), &client.0, &dir.client_key(), &client.1)?;
-    write_pair(&dir.admin_cert(), &admin.0, &dir.admin_key(), &admin.1)?;
+    write_pair(&dir.ca_cert(), &ca.pem, &dir.ca_key(), &ca.key_pem())?;
+    for (leaf, cert, key) in [
+        (&server, dir.server_cert(), dir.server_key()),
+        (&client, dir.client_cert(), dir.client_key()),
+        (&admin, dir.admin_cert(), dir.admin_key()),
+    ] {
+        write_pair(&cert, &leaf.cert_pem, &key, &leaf.key_pem)?;
+    }
     Ok(())
 }
 
@@ -158,11 +126,7 @@ fn write_pair(cert: &Path, cert_pem: &str, key: &Path, key_pem: &str) -> Result<
     files::write(cert, cert_pem, false)
 }
 
-fn new_key() -> Result<KeyPair, DevError> {
-    KeyPair::generate().map_err(|e| DevError::new("cannot generate a key").with_source(e))
-}
-
-fn cert_error(error: rcgen::Error) -> DevError {
+fn cert_error(error: tonic_authz_testkit::Error) -> DevError {
     DevError::new("cannot make a dev certificate").with_source(error)
 }
 

@@ -5,10 +5,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256};
+use jsonwebtoken::Algorithm;
 use sha2::{Digest, Sha256};
 use tonic_authz::Role;
+use tonic_authz_testkit::jwt::{self, TestKey};
 
 use super::{DevDir, DevError, files};
 
@@ -20,17 +20,15 @@ pub const SYSTEM_NAMESPACE: &str = "temporal-system";
 
 /// The dev signing key and what is derived from it.
 pub struct SigningKey {
-    encoding: EncodingKey,
-    kid: String,
-    /// The uncompressed public point `0x04 || x || y`.
-    public: Vec<u8>,
+    /// The key bound to its kid, which publishes the JWK and signs.
+    inner: jwt::SigningKey,
 }
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the private key.
         f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
+            .field("kid", &self.inner.kid())
             .finish_non_exhaustive()
     }
 }
@@ -48,11 +46,10 @@ impl SigningKey {
         let pem = match files::read_optional(&path)? {
             Some(pem) => pem,
             None => {
-                let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+                let key = TestKey::generate(Algorithm::ES256)
                     .map_err(|e| DevError::new("cannot generate a signing key").with_source(e))?;
-                let pem = key.serialize_pem();
-                files::write(&path, &pem, true)?;
-                pem
+                files::write(&path, &key.private_pem, true)?;
+                key.private_pem
             }
         };
         SigningKey::from_pem(&pem).map_err(|e| {
@@ -66,45 +63,27 @@ impl SigningKey {
     ///
     /// The PEM is not an EC P-256 private key.
     pub fn from_pem(pem: &str) -> Result<SigningKey, DevError> {
-        let pair = KeyPair::from_pem(pem)
-            .map_err(|e| DevError::new("cannot parse the key").with_source(e))?;
-        if !pair.is_compatible(&PKCS_ECDSA_P256_SHA256) {
-            return Err(DevError::new("the key is not an EC P-256 key"));
-        }
-        let encoding = EncodingKey::from_ec_pem(pem.as_bytes())
-            .map_err(|e| DevError::new("cannot load the key for signing").with_source(e))?;
-        let public = pair.public_key_raw().to_vec();
+        let key = TestKey::from_pem(pem, Algorithm::ES256)
+            .map_err(|e| DevError::new("cannot load the key").with_source(e))?;
+        let public = &key.public_raw;
         if public.len() != 65 || public.first() != Some(&4) {
             return Err(DevError::new("unexpected EC public key encoding"));
         }
         // A key id derived from the public key: stable across restarts, new with a new key.
-        let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(&public)[..12]);
+        let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
         Ok(SigningKey {
-            encoding,
-            kid,
-            public,
+            inner: jwt::SigningKey::new(key, kid),
         })
     }
 
     /// The key id tokens carry in their header.
     pub fn kid(&self) -> &str {
-        &self.kid
+        self.inner.kid()
     }
 
     /// The JWK Set (RFC 7517) publishing the public key.
     pub fn jwks(&self) -> serde_json::Value {
-        let (x, y) = self.public[1..].split_at(32);
-        serde_json::json!({
-            "keys": [{
-                "kty": "EC",
-                "crv": "P-256",
-                "x": URL_SAFE_NO_PAD.encode(x),
-                "y": URL_SAFE_NO_PAD.encode(y),
-                "kid": self.kid,
-                "alg": "ES256",
-                "use": "sig",
-            }]
-        })
+        serde_json::json!({ "keys": [self.inner.jwk()] })
     }
 
     /// Mints an ES256 token for `request`.
@@ -121,8 +100,6 @@ impl SigningKey {
             .map_err(|e| DevError::new("the system clock is before 1970").with_source(e))?;
         let iat = now.as_secs();
         let exp = iat.saturating_add(request.ttl.as_secs());
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
         let claims = serde_json::json!({
             "sub": request.subject,
             "iss": DEV_ISSUER,
@@ -130,7 +107,8 @@ impl SigningKey {
             "exp": exp,
             "permissions": request.permissions,
         });
-        jsonwebtoken::encode(&header, &claims, &self.encoding)
+        self.inner
+            .try_sign(&claims)
             .map_err(|e| DevError::new("cannot sign the token").with_source(e))
     }
 }
