@@ -112,3 +112,10 @@ pub fn jwks(document: &[u8]) -> Result<(usize, usize), KeyError> {
     let set = parse_jwks(document, "fuzz")?;
     Ok((set.keys.len(), set.skipped))
 }
+
+/// The cross-namespace command scan of a `RespondWorkflowTaskCompleted` request in namespace
+/// `own`: the (API, namespace) pairs the layer would authorize, or `None` when the layer would
+/// refuse the request as malformed.
+pub fn cross_namespace_targets(request: &[u8], own: &str) -> Option<Vec<(&'static str, String)>> {
+    crate::layer::cross_namespace_targets(request, own).ok()
+}

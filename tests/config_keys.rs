@@ -92,6 +92,7 @@ global:
     bodyTimeout: 2.5s
     dryRun: true
     exposeAuthorizerErrors: true
+    enableCrossNamespaceCommands: true
     knownNamespaces: [default, payments]
     certificateClaimRules:
       - field: organizationalUnit
@@ -120,6 +121,7 @@ global:
     assert_eq!(a.body_timeout, Some(Duration::from_millis(2500)));
     assert!(a.dry_run);
     assert!(a.expose_authorizer_errors);
+    assert!(a.enable_cross_namespace_commands);
     assert_eq!(a.known_namespaces, ["default", "payments"]);
     assert_eq!(
         a.certificate_claim_rules,
@@ -147,6 +149,7 @@ fn defaults_when_absent() {
     assert_eq!(a.jwt_key_provider.kid_miss_cooldown, None);
     assert!(!a.dry_run);
     assert!(!a.expose_authorizer_errors);
+    assert!(!a.enable_cross_namespace_commands);
     assert_eq!(a.algorithms, None);
     assert_eq!(a.leeway, None);
     assert!(a.certificate_claim_rules.is_empty());

@@ -188,3 +188,76 @@ pub fn config(data: &[u8]) {
         assert!(!e.to_string().is_empty(), "an error says something");
     }
 }
+
+/// A `RespondWorkflowTaskCompletedRequest` as the handler decodes it, with only the fields the
+/// cross-namespace check reads (and one other command attribute, so variants can replace each
+/// other as in Temporal's oneof).
+#[derive(Clone, PartialEq, prost::Message)]
+struct RespondWorkflowTaskCompleted {
+    #[prost(message, repeated, tag = "2")]
+    commands: Vec<WorkflowCommand>,
+    #[prost(string, tag = "9")]
+    namespace: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct WorkflowCommand {
+    #[prost(oneof = "CommandAttributes", tags = "4, 9, 12, 13")]
+    attributes: Option<CommandAttributes>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+enum CommandAttributes {
+    #[prost(message, tag = "4")]
+    CompleteWorkflow(TargetNamespace),
+    #[prost(message, tag = "9")]
+    CancelExternal(TargetNamespace),
+    #[prost(message, tag = "12")]
+    StartChild(TargetNamespace),
+    #[prost(message, tag = "13")]
+    SignalExternal(TargetNamespace),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct TargetNamespace {
+    #[prost(string, tag = "1")]
+    namespace: String,
+}
+
+/// The cross-namespace command scan against prost: whenever prost decodes the request, the
+/// scan accepts it too, and every other namespace a command acts in (as the handler decodes
+/// it) is among the pairs the layer authorizes; none of those pairs is empty, the request's
+/// own namespace, or listed twice.
+pub fn cross_namespace(data: &[u8]) {
+    let Ok(request) = RespondWorkflowTaskCompleted::decode(data) else {
+        return;
+    };
+    let own = request.namespace.as_str();
+    let targets = fuzzing::cross_namespace_targets(data, own)
+        .unwrap_or_else(|| panic!("prost decodes {request:?}, the scan refuses it"));
+    for (i, pair) in targets.iter().enumerate() {
+        assert!(
+            !pair.1.is_empty() && pair.1 != own,
+            "needless check {pair:?}"
+        );
+        assert!(!targets[..i].contains(pair), "{pair:?} listed twice");
+    }
+    for command in &request.commands {
+        let (api, target) = match &command.attributes {
+            Some(CommandAttributes::CancelExternal(t)) => ("RequestCancelWorkflowExecution", t),
+            Some(CommandAttributes::StartChild(t)) => ("StartWorkflowExecution", t),
+            Some(CommandAttributes::SignalExternal(t)) => ("SignalWorkflowExecution", t),
+            Some(CommandAttributes::CompleteWorkflow(_)) | None => continue,
+        };
+        if target.namespace.is_empty() || target.namespace == own {
+            continue;
+        }
+        assert!(
+            targets
+                .iter()
+                .any(|(a, n)| a.ends_with(api) && *n == target.namespace),
+            "the handler would act in {:?} through {api}, the layer checks only {targets:?}",
+            target.namespace
+        );
+    }
+}

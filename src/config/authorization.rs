@@ -89,6 +89,11 @@ pub struct Authorization {
     /// authorizer's own error to the client instead of the generic `PERMISSION_DENIED`.
     /// Default `false`.
     pub expose_authorizer_errors: bool,
+    /// Ours, after Temporal's dynamic-config key `system.enableCrossNamespaceCommands`: authorize
+    /// each workflow command of a `RespondWorkflowTaskCompleted` call that signals, starts or
+    /// cancels a workflow in another namespace, as the API that does the same directly, in that
+    /// namespace. Default `false`, as in Temporal.
+    pub enable_cross_namespace_commands: bool,
     /// Ours. Rules mapping a verified client certificate to claims
     /// (`{field, value, permissions}`, see [`CertificateRule`]); when non-empty and
     /// `claimMapper` is `default`, callers with a verified client certificate get claims from
@@ -122,6 +127,7 @@ impl Default for Authorization {
             body_timeout: None,
             dry_run: false,
             expose_authorizer_errors: false,
+            enable_cross_namespace_commands: false,
             certificate_claim_rules: Vec::new(),
             known_namespaces: Vec::new(),
         }

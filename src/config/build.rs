@@ -71,6 +71,7 @@ impl AuthzLayer {
             .audience(a.audience.clone())
             .expose_authorizer_errors(a.expose_authorizer_errors)
             .dry_run(a.dry_run)
+            .cross_namespace_commands(a.enable_cross_namespace_commands)
             .known_namespaces(a.known_namespaces.iter().cloned());
         if let Some(bytes) = a.max_message_size {
             builder = builder.max_message_size(bytes);

@@ -29,6 +29,7 @@ pub struct AuthzLayerBuilder {
     body_timeout: Duration,
     expose_authorizer_errors: bool,
     dry_run: bool,
+    cross_namespace_commands: bool,
     pools: Vec<DescriptorPool>,
     namespace_field_name: String,
     namespace_fn: Option<Arc<NamespaceFn>>,
@@ -47,6 +48,7 @@ impl Default for AuthzLayerBuilder {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             expose_authorizer_errors: false,
             dry_run: false,
+            cross_namespace_commands: false,
             pools: Vec::new(),
             namespace_field_name: "namespace".to_owned(),
             namespace_fn: None,
@@ -142,6 +144,16 @@ impl AuthzLayerBuilder {
         self
     }
 
+    /// Authorize each workflow command that acts in another namespace (signal an external
+    /// workflow, start a child, cancel an external workflow) as the API that does the same
+    /// directly, in the namespace it names, after the `RespondWorkflowTaskCompleted` call itself
+    /// is allowed (Temporal's `system.enableCrossNamespaceCommands` checks). The first such check
+    /// that does not allow denies the call. Default false, as in Temporal.
+    pub fn cross_namespace_commands(mut self, enabled: bool) -> AuthzLayerBuilder {
+        self.cross_namespace_commands = enabled;
+        self
+    }
+
     /// Descriptors of other services: their methods' request messages are scanned for the
     /// namespace field (see [`AuthzLayerBuilder::namespace_field_name`]), and their streaming
     /// shape is known. Default: only Temporal's built-in table.
@@ -194,6 +206,7 @@ impl AuthzLayerBuilder {
             body_timeout: self.body_timeout,
             expose_authorizer_errors: self.expose_authorizer_errors,
             dry_run: self.dry_run,
+            cross_namespace_commands: self.cross_namespace_commands,
             plans,
             namespace_fn: self.namespace_fn,
             meters: Meters::new(self.known_namespaces),

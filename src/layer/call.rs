@@ -15,10 +15,12 @@ use tower_service::Service;
 use tracing::{Instrument, Span};
 
 use super::body::{Encoding, ReplayBody, read_first_message};
+use super::cross_namespace::cross_namespace_targets;
 use super::namespace::scan_string_field;
 use super::observe::Outcome;
 use super::status::permission_denied;
 use super::{Audience, MethodPlan, Shared};
+use crate::temporal::RESPOND_WORKFLOW_TASK_COMPLETED;
 use crate::{
     AuthInfo, CallTarget, Claims, ClaimsError, ClaimsErrorKind, Decision, PeerIdentity,
     RequestMessage, tls,
@@ -83,6 +85,9 @@ enum Ending {
         target: CallTarget,
         decision: Result<Decision, Status>,
         latency: Duration,
+        /// Checks allowed before the deciding one (cross-namespace commands): namespace and
+        /// authorizer latency of each, counted as Temporal counts every authorizer call.
+        earlier: Vec<(String, Duration)>,
     },
 }
 
@@ -226,29 +231,79 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// The authorizer's decision on the call's target.
+    /// The authorizer's decision on the call's target, then, when enabled, on each other
+    /// namespace the call's workflow commands act in: the first of these that is not an allow
+    /// decides the call.
     async fn decision(
         &self,
         claims: Option<Claims>,
         namespace: String,
         request: Option<RequestMessage>,
     ) -> Ending {
+        let cross = match self.cross_namespace_targets(&namespace, request.as_ref()) {
+            Ok(cross) => cross,
+            Err(status) => return Ending::Malformed(status),
+        };
         let mut target = CallTarget::new(Arc::clone(&self.api), namespace);
-        if let Some(message) = request {
-            target = target.with_request(message);
+        if let Some(message) = &request {
+            target = target.with_request(message.clone());
         }
-        let started = Instant::now();
-        let decision = self
-            .shared
-            .authorizer
-            .authorize(claims.as_ref(), &target)
-            .instrument(self.span())
-            .await;
+        let (mut decision, mut latency) = self.authorize(claims.as_ref(), &target).await;
+        let mut earlier = Vec::new();
+        for (api, namespace) in cross {
+            if !matches!(decision, Ok(Decision::Allow)) {
+                break;
+            }
+            earlier.push((target.namespace().to_owned(), latency));
+            target = CallTarget::new(Arc::from(api), namespace);
+            if let Some(message) = &request {
+                target = target.with_request(message.clone());
+            }
+            (decision, latency) = self.authorize(claims.as_ref(), &target).await;
+        }
         Ending::Decided {
             claims,
             target,
             decision,
-            latency: started.elapsed(),
+            latency,
+            earlier,
+        }
+    }
+
+    /// One authorizer call and how long it took.
+    async fn authorize(
+        &self,
+        claims: Option<&Claims>,
+        target: &CallTarget,
+    ) -> (Result<Decision, Status>, Duration) {
+        let started = Instant::now();
+        let decision = self
+            .shared
+            .authorizer
+            .authorize(claims, target)
+            .instrument(self.span())
+            .await;
+        (decision, started.elapsed())
+    }
+
+    /// The (API, namespace) pairs the call's workflow commands act in beyond its own
+    /// namespace, when cross-namespace commands are enabled and this is a completed workflow
+    /// task; otherwise none.
+    fn cross_namespace_targets(
+        &self,
+        namespace: &str,
+        request: Option<&RequestMessage>,
+    ) -> Result<Vec<(&'static str, String)>, Status> {
+        match request {
+            Some(message)
+                if self.shared.cross_namespace_commands
+                    && &*self.api == RESPOND_WORKFLOW_TASK_COMPLETED =>
+            {
+                cross_namespace_targets(message.bytes(), namespace).map_err(|e| {
+                    Status::invalid_argument(format!("malformed workflow commands: {e}"))
+                })
+            }
+            _ => Ok(Vec::new()),
         }
     }
 
@@ -263,6 +318,13 @@ impl<'a> Call<'a> {
             self.span.record("latency_us", elapsed);
         }
         ending.record(&self.span);
+        if let Ending::Decided { earlier, .. } = &ending {
+            for (namespace, latency) in earlier {
+                self.shared
+                    .meters
+                    .record(namespace, Outcome::Allowed, Some(*latency));
+            }
+        }
         self.shared
             .meters
             .record(ending.namespace(), outcome, authorizer_latency);

@@ -31,6 +31,7 @@
 pub(crate) mod body;
 mod builder;
 mod call;
+mod cross_namespace;
 mod future;
 mod namespace;
 mod observe;
@@ -48,6 +49,7 @@ use http::HeaderName;
 use prost_reflect::MessageDescriptor;
 
 pub use builder::AuthzLayerBuilder;
+pub(crate) use cross_namespace::cross_namespace_targets;
 pub use future::ResponseFuture;
 pub use namespace::{ScanError, scan_string_field, temporal_namespace_fields};
 pub use service::Authz;
@@ -84,6 +86,7 @@ pub(crate) struct Shared {
     pub(crate) body_timeout: Duration,
     pub(crate) expose_authorizer_errors: bool,
     pub(crate) dry_run: bool,
+    pub(crate) cross_namespace_commands: bool,
     pub(crate) plans: HashMap<Box<str>, MethodPlan>,
     pub(crate) namespace_fn: Option<Arc<NamespaceFn>>,
     pub(crate) meters: Meters,
@@ -153,6 +156,10 @@ impl fmt::Debug for AuthzLayer {
                 &self.shared.expose_authorizer_errors,
             )
             .field("dry_run", &self.shared.dry_run)
+            .field(
+                "cross_namespace_commands",
+                &self.shared.cross_namespace_commands,
+            )
             .field("methods", &self.shared.plans.len())
             .finish_non_exhaustive()
     }

@@ -81,6 +81,32 @@ pub fn scan_string_field(msg: &[u8], field: u32) -> Result<Option<&str>, ScanErr
     Ok(found)
 }
 
+/// Visits, in order, every occurrence of the length-delimited fields `fields` of `msg` (each
+/// occurrence's bytes), skipping every other field as [`scan_string_field`] does.
+///
+/// # Errors
+/// A [`ScanError`] where prost would fail on a message whose only known fields are these
+/// (a listed field that is not length-delimited is [`ScanError::WrongWireType`]).
+pub(crate) fn visit_message_fields<'a>(
+    msg: &'a [u8],
+    fields: &[u32],
+    mut visit: impl FnMut(u32, &'a [u8]) -> Result<(), ScanError>,
+) -> Result<(), ScanError> {
+    let mut pos = 0usize;
+    while pos < msg.len() {
+        let (tag, wire) = read_key(msg, &mut pos)?;
+        if fields.contains(&tag) {
+            if wire != LEN {
+                return Err(ScanError::WrongWireType);
+            }
+            visit(tag, read_len_delimited(msg, &mut pos)?)?;
+        } else {
+            skip(msg, &mut pos, tag, wire, RECURSION_LIMIT)?;
+        }
+    }
+    Ok(())
+}
+
 fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, ScanError> {
     let mut value = 0u64;
     for i in 0..10 {

@@ -11,11 +11,16 @@
 
 mod api;
 mod api_table;
+mod commands;
 mod failure;
 mod namespace_fields;
 mod system_namespaces;
 
 pub use api::{is_health_check_api, is_read_only_global_api, is_read_only_namespace_api};
+pub(crate) use commands::{
+    COMMANDS_FIELD, CROSS_NAMESPACE_COMMANDS, RESPOND_WORKFLOW_TASK_COMPLETED,
+    TARGET_NAMESPACE_FIELD,
+};
 pub use failure::UNAUTHORIZED_MESSAGE;
 pub(crate) use failure::permission_denied_details;
 pub(crate) use namespace_fields::NAMESPACE_FIELDS;
