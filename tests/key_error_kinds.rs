@@ -2,6 +2,8 @@
 //! document, a bad source URI, a source that cannot be read. Real documents, a real loopback
 //! HTTP server and real files.
 
+#![allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+
 #[path = "common/jwks_server.rs"]
 mod jwks_server;
 #[path = "common/jwt_keys.rs"]

@@ -3,6 +3,8 @@
 //! request, the layer deciding on the namespace it decompressed, the service answering the
 //! compressed request it received. Each allowed call has its denied twin.
 
+#![allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+
 use std::sync::{Arc, Mutex};
 
 use tonic::codec::CompressionEncoding;
