@@ -79,6 +79,9 @@
 //! | `aws-lc-rs` | yes | aws-lc-rs as the crypto provider of JWT signatures, rustls and the JWKS client | aws-lc-rs |
 //! | `ring` | no | ring (RustCrypto for JWT signatures) instead, for a tonic server on `tls-ring` | ring |
 //!
+//! One more feature, `fuzzing`, exposes internals to the fuzz targets; it is not for users and
+//! has no stability promise.
+//!
 //! The core (always compiled): the layer, the plug-in traits and their implementations
 //! ([`JwtClaimMapper`], [`CertificateClaimMapper`], [`DefaultAuthorizer`],
 //! [`StaticKeyProvider`], ...) and the data types.
@@ -87,8 +90,9 @@
 //! the service behind it accepts. Enable the same encodings here as on tonic; a message in an
 //! encoding not enabled here is refused with `UNIMPLEMENTED`, as tonic refuses it.
 //!
-//! Crypto provider: exactly one per build. With both `aws-lc-rs` and `ring`, aws-lc-rs is
-//! used. With neither, the process-wide defaults are used, which the application must install
+//! Crypto provider: exactly one per build. With both `aws-lc-rs` and `ring`, this crate uses
+//! aws-lc-rs, but rustls then has no single default provider for code that relies on it
+//! (tonic's client TLS without a `tls-*` feature of its own): enable one. With neither, the process-wide defaults are used, which the application must install
 //! (rustls's `CryptoProvider::install_default` and jsonwebtoken's); until then TLS configs
 //! fail to build and every token signature fails to verify.
 //!
