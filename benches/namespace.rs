@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use prost::Message;
-use tonic_authz::scan_string_field;
+use tonic_authz::fuzzing::scan_string_field;
 
 use common::temporal::{StartWorkflowExecutionRequest, start_workflow};
 

@@ -188,6 +188,7 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
 }
 
 /// `deserialize_with` for an `Option<Duration>` field (`~`/`null` is `None`).
+#[cfg(feature = "config")]
 pub(crate) fn deserialize_option<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Duration>, D::Error> {

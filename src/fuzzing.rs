@@ -1,6 +1,8 @@
 //! Entry points into the parsers that see untrusted bytes, for the fuzz targets under `fuzz/`
-//! and the smoke tests that run the same bodies on stable. Not part of the public API: no
-//! stability promise, hidden from the docs.
+//! and the smoke tests that run the same bodies on stable, plus the built-in tables that the
+//! examples crate checks against Temporal's descriptors. Compiled only with the `fuzzing`
+//! feature, which the fuzz crate and this package's own tests and benchmarks enable. Not part
+//! of the public API: no stability promise, hidden from the docs.
 //!
 //! Each function runs one parser the way the layer runs it and returns what the layer would
 //! act on, so a fuzz target can check invariants (never a panic, bounded output, results
@@ -20,6 +22,8 @@ use crate::keys::jwk::parse_jwks;
 use crate::layer::body::{Encoding, read_first_message};
 use crate::permission::{self, PermissionFormat, PermissionParser, apply_permissions};
 use crate::{Claims, ClaimsError, KeyError};
+
+pub use crate::layer::{ScanError, scan_string_field, temporal_namespace_fields};
 
 /// What the frame reader made of a body: the decompressed first message and how many body
 /// bytes it consumed (whole HTTP/2 data frames, as the layer replays them).

@@ -8,7 +8,8 @@
 //! needs which role, [`JwtClaimMapper`] over a [`JwksKeyProvider`], the certificate mapper
 //! [`CertificateClaimMapper`], and the no-op pair [`NoopAuthorizer`] / [`NoopClaimMapper`].
 //! [`AuthzLayer`] puts them in front of any service; [`tls`] serves mutual TLS; [`config`]
-//! reads all of it from a Temporal-shaped YAML file.
+//! reads all of it from a Temporal-shaped YAML file. The layer takes descriptors of your own
+//! services from [`prost_reflect`], re-exported so its version always matches.
 //!
 //! A denied call never reaches the service: the client gets `PERMISSION_DENIED`
 //! "Request unauthorized." with a `PermissionDeniedFailure` detail, as from Temporal. An
@@ -61,19 +62,61 @@
 //! # }
 //! ```
 //!
-//! See `docs/security-model.md` for what is verified and what is not, and the
-//! `tonic-authz-examples` crate for a secured Temporal Frontend, a non-Temporal service
+//! The `tonic-authz-examples` crate has a secured Temporal Frontend, a non-Temporal service
 //! protected through a descriptor pool, and custom mappers and authorizers.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it compiles in | dependencies |
+//! |---|---|---|---|
+//! | `jwks` | yes | [`JwksKeyProvider`]: JWK Sets over HTTP(S) or from files, refreshed in the background | reqwest |
+//! | `tls` | yes | the [`tls`] module (acceptor with reload, TLS config, client configs, expiry checks) and the parsing of a verified client certificate ([`PeerIdentity`], [`peer_identity`]); without it the layer sees no certificate | rustls, tokio-rustls, x509-parser, tonic's TLS connect info |
+//! | `config` | yes | the [`config`] module: Temporal's YAML; **implies `tls` and `jwks`**, since Temporal's configuration has both sections | serde-saphyr |
+//! | `metrics` | yes | metrics through the `metrics` facade: decisions, authorization latency, JWKS fetches, certificate expiry | metrics |
+//! | `gzip` | yes | gzip-compressed request messages (every Temporal client gzips) | flate2 |
+//! | `deflate` | no | deflate-compressed request messages | flate2 |
+//! | `zstd` | no | zstd-compressed request messages | zstd |
+//! | `aws-lc-rs` | yes | aws-lc-rs as the crypto provider of JWT signatures, rustls and the JWKS client | aws-lc-rs |
+//! | `ring` | no | ring (RustCrypto for JWT signatures) instead, for a tonic server on `tls-ring` | ring |
+//!
+//! One more feature, `fuzzing`, exposes internals to the fuzz targets; it is not for users and
+//! has no stability promise.
+//!
+//! The core (always compiled): the layer, the plug-in traits and their implementations
+//! ([`JwtClaimMapper`], [`CertificateClaimMapper`], [`DefaultAuthorizer`],
+//! [`StaticKeyProvider`], ...) and the data types.
+//!
+//! Compression: the layer reads the first request message, so it must decompress whatever
+//! the service behind it accepts. Enable the same encodings here as on tonic; a message in an
+//! encoding not enabled here is refused with `UNIMPLEMENTED`, as tonic refuses it.
+//!
+//! Crypto provider: exactly one per build. With both `aws-lc-rs` and `ring`, this crate uses
+//! aws-lc-rs, but rustls then has no single default provider for code that relies on it
+//! (tonic's client TLS without a `tls-*` feature of its own): enable one. With neither, the process-wide defaults are used, which the application must install
+//! (rustls's `CryptoProvider::install_default` and jsonwebtoken's); until then TLS configs
+//! fail to build and every token signature fails to verify.
+//!
+//! ```toml
+//! # A tonic server on ring, without the YAML configuration:
+//! tonic-authz = { version = "0.1", default-features = false, features = ["jwks", "tls", "metrics", "gzip", "ring"] }
+//! ```
+#![doc = include_str!("../docs/security-model.md")]
+#![doc = include_str!("../docs/configuration.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod access;
 mod auth_info;
 mod authorizer;
 mod claim_mapper;
 mod claims;
+#[cfg(feature = "config")]
 pub mod config;
+mod crypto;
+#[cfg(feature = "tls")]
 mod duration;
 mod error;
 mod future;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
@@ -82,6 +125,7 @@ mod peer;
 mod permission;
 mod target;
 mod temporal;
+#[cfg(feature = "tls")]
 pub mod tls;
 
 pub use auth_info::AuthInfo;
@@ -96,15 +140,16 @@ pub use claim_mapper::{
 pub use claims::{Claims, Role};
 pub use error::{BoxError, ClaimsError, ClaimsErrorKind};
 pub use future::BoxFuture;
+#[cfg(feature = "jwks")]
+pub use keys::{JwksKeyProvider, JwksKeyProviderBuilder};
 pub use keys::{
-    JwksKeyProvider, JwksKeyProviderBuilder, JwtAlgorithm, KeyError, StaticKeyProvider,
-    TokenKeyProvider, VerificationKey,
+    JwtAlgorithm, KeyError, KeyErrorKind, StaticKeyProvider, TokenKeyProvider, VerificationKey,
 };
-pub use layer::{
-    Authz, AuthzLayer, AuthzLayerBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
-    ResponseFuture, ScanError, UNAUTHORIZED_MESSAGE, permission_denied, scan_string_field,
-    temporal_namespace_fields,
-};
-pub use peer::{PeerIdentity, TlsConnection, TlsSubject, peer_identity};
+pub use layer::{Authz, AuthzLayer, AuthzLayerBuilder, ResponseFuture};
+#[cfg(feature = "tls")]
+pub use peer::{PeerIdentity, peer_identity};
+pub use peer::{TlsConnection, TlsSubject};
+/// The descriptor types [`AuthzLayerBuilder`] and [`RequestMessage`] take and return.
+pub use prost_reflect;
 pub use target::{CallTarget, Decision, RequestMessage};
 pub use temporal::{is_health_check_api, is_read_only_global_api, is_read_only_namespace_api};

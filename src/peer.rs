@@ -5,11 +5,16 @@
 //! this crate's TLS acceptor parses it right after the handshake and hands it to every request
 //! of the connection through tonic's connect info, so no call parses the certificate again.
 //! This file is data only: it knows nothing of the acceptor, the layer or the mappers.
+//!
+//! The two data types are always compiled (they are part of [`AuthInfo`](crate::AuthInfo));
+//! the parsing, [`PeerIdentity`] and [`peer_identity`], needs the `tls` feature.
 
 use std::net::IpAddr;
+#[cfg(feature = "tls")]
 use std::sync::Arc;
 
 use rustls_pki_types::CertificateDer;
+#[cfg(feature = "tls")]
 use x509_parser::prelude::*;
 
 /// The X.509 subject of a verified client certificate (Temporal's `TLSSubject`).
@@ -67,6 +72,7 @@ impl TlsConnection {
 ///
 /// Returns `None` when the chain is empty or the leaf does not parse: a certificate we cannot
 /// read gives no identity rather than a made-up one.
+#[cfg(feature = "tls")]
 #[must_use]
 pub fn peer_identity(chain: &[CertificateDer<'static>]) -> Option<(TlsSubject, TlsConnection)> {
     let leaf = chain.first()?;
@@ -118,12 +124,14 @@ pub fn peer_identity(chain: &[CertificateDer<'static>]) -> Option<(TlsSubject, T
 }
 
 /// The identity of a verified TLS peer, parsed once per connection; cloning shares it.
+#[cfg(feature = "tls")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerIdentity {
     subject: Arc<TlsSubject>,
     connection: Arc<TlsConnection>,
 }
 
+#[cfg(feature = "tls")]
 impl PeerIdentity {
     /// Parses the leaf of a verified chain (see [`peer_identity`]); `None` when the chain is
     /// empty or its leaf does not parse.
@@ -149,7 +157,7 @@ impl PeerIdentity {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tls"))]
 mod tests {
     use super::*;
 

@@ -7,7 +7,7 @@ mod common;
 
 use proptest::prelude::*;
 use prost::Message;
-use tonic_authz::{ScanError, scan_string_field};
+use tonic_authz::fuzzing::{ScanError, scan_string_field};
 
 // ---------------------------------------------------------------------------------------------
 // The reference: prost decoding a message whose only known field is the namespace.

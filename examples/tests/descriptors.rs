@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use prost_reflect::{DescriptorPool, Kind, MethodDescriptor};
-use tonic_authz::{ApiAccess, temporal_namespace_fields};
+use tonic_authz::ApiAccess;
+use tonic_authz::fuzzing::temporal_namespace_fields;
 use tonic_authz_examples::{
     TEMPORAL_DESCRIPTOR_SET,
     temporal::{OPERATOR_SERVICE_NAME, WORKFLOW_SERVICE_NAME},

@@ -110,7 +110,7 @@ pub fn namespace_scan(data: &[u8]) {
             NamespaceAtMax::decode(msg).map(|m| m.namespace),
         ),
     };
-    let scanned = tonic_authz::scan_string_field(msg, field);
+    let scanned = fuzzing::scan_string_field(msg, field);
     match (&reference, &scanned) {
         (Ok(ns), Ok(found)) => assert_eq!(found.unwrap_or(""), ns, "scanner disagrees"),
         (Err(_), Err(_)) => {}

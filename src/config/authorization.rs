@@ -1,4 +1,4 @@
-//! `global.authorization`: Temporal's authorization keys (spec E.12), spelled as Temporal spells
+//! `global.authorization`: Temporal's authorization keys, spelled as Temporal spells
 //! them, and this crate's additions beside them in the same camelCase style.
 
 use std::fmt;

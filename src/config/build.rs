@@ -225,7 +225,7 @@ impl Config {
     ///
     /// # Errors
     ///
-    /// Temporal's start-up validation of `global.tls` (spec F.2) or a certificate, key or CA
+    /// Temporal's start-up validation of `global.tls` or a certificate, key or CA
     /// that does not load; the error names the key (`global.tls.frontend.server.certFile`)
     /// and the configuration file.
     pub fn frontend_tls(&self) -> Result<Option<FrontendTls>, ConfigError> {

@@ -1,8 +1,8 @@
 //! Configuration in Temporal's YAML shape.
 //!
 //! A Temporal operator points this crate at the config file they already have: the sections
-//! read are `global.authorization` (spec E.12, plus this crate's additions), `global.tls`
-//! (spec F.1) and `services.frontend.rpc` (`grpcPort`, `bindOnIP`, `bindOnLocalHost`).
+//! read are `global.authorization` (Temporal's keys plus this crate's additions), `global.tls`
+//! (Temporal's) and `services.frontend.rpc` (`grpcPort`, `bindOnIP`, `bindOnLocalHost`).
 //!
 //! - **Unknown keys are errors** inside every section read, so a typo never silently weakens
 //!   security. The other sections a Temporal config has (`persistence`, `log`,
@@ -137,7 +137,7 @@ impl Config {
     }
 
     /// The checks that need more than one value: Temporal's start-up validation of
-    /// `global.tls` (spec F.2) and the frontend's bind address.
+    /// `global.tls` (Temporal's start-up checks) and the frontend's bind address.
     fn validate(&self) -> Result<(), ConfigError> {
         self.global
             .tls

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Url;
 use tokio::io::AsyncReadExt;
 
-use crate::keys::key::KeyError;
+use crate::keys::key::{KeyError, KeyErrorKind};
 
 /// Where a key set is read from.
 #[derive(Clone, Debug)]
@@ -29,8 +29,11 @@ impl KeySource {
     /// A `file://` URI must have an empty host or `localhost` (Temporal's rule); other schemes
     /// than `http`, `https` and `file` are refused.
     pub(crate) fn parse(uri: &str) -> Result<KeySource, KeyError> {
-        let url = Url::parse(uri)
-            .map_err(|e| KeyError::new(format!("invalid key source URI {uri:?}")).with_source(e))?;
+        let url = Url::parse(uri).map_err(|e| {
+            KeyError::new(format!("invalid key source URI {uri:?}"))
+                .with_kind(KeyErrorKind::InvalidSource)
+                .with_source(e)
+        })?;
         let mut shown = url.clone();
         if shown.password().is_some() {
             // Only fails for URLs that cannot carry credentials, which have none to hide.
@@ -44,17 +47,19 @@ impl KeySource {
                 if !host.is_empty() && host != "localhost" {
                     return Err(KeyError::new(format!(
                         "file URI with remote host is not supported: {display}"
-                    )));
+                    ))
+                    .with_kind(KeyErrorKind::InvalidSource));
                 }
                 let path = url.to_file_path().map_err(|()| {
                     KeyError::new(format!("file URI has no usable path: {display}"))
+                        .with_kind(KeyErrorKind::InvalidSource)
                 })?;
                 SourceKind::File(path)
             }
             other => {
                 return Err(KeyError::new(format!(
                     "unsupported key source scheme {other:?} in {display} (expected http, https or file)"
-                )));
+                )).with_kind(KeyErrorKind::InvalidSource));
             }
         };
         Ok(KeySource { kind, display })
@@ -93,7 +98,9 @@ impl KeySource {
                 format!("{}: request failed", self.display)
             };
             // The source would repeat the URL; keep it without it.
-            KeyError::new(what).with_source(e.without_url())
+            KeyError::new(what)
+                .with_kind(KeyErrorKind::Fetch)
+                .with_source(e.without_url())
         };
         let mut response = client
             .get(url.clone())
@@ -106,13 +113,15 @@ impl KeySource {
             return Err(KeyError::new(format!(
                 "{}: unexpected HTTP status {status}",
                 self.display
-            )));
+            ))
+            .with_kind(KeyErrorKind::Fetch));
         }
         let too_large = || {
             KeyError::new(format!(
                 "{}: key set larger than {max_bytes} bytes",
                 self.display
             ))
+            .with_kind(KeyErrorKind::Fetch)
         };
         if response
             .content_length()
@@ -132,7 +141,9 @@ impl KeySource {
 
     async fn read_file(&self, path: &PathBuf, max_bytes: usize) -> Result<Vec<u8>, KeyError> {
         let io = |e: std::io::Error| {
-            KeyError::new(format!("{}: cannot read file", self.display)).with_source(e)
+            KeyError::new(format!("{}: cannot read file", self.display))
+                .with_kind(KeyErrorKind::Fetch)
+                .with_source(e)
         };
         let file = tokio::fs::File::open(path).await.map_err(io)?;
         let mut body = Vec::new();
@@ -145,7 +156,8 @@ impl KeySource {
             return Err(KeyError::new(format!(
                 "{}: key set larger than {max_bytes} bytes",
                 self.display
-            )));
+            ))
+            .with_kind(KeyErrorKind::Fetch));
         }
         Ok(body)
     }

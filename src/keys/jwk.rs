@@ -13,7 +13,7 @@ use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 
 use crate::keys::algorithm::JwtAlgorithm;
-use crate::keys::key::{KeyError, KeyShape, VerificationKey};
+use crate::keys::key::{KeyError, KeyErrorKind, KeyShape, VerificationKey};
 
 /// JWK members are base64url; tolerate padding, which some issuers emit.
 const B64URL: GeneralPurpose = GeneralPurpose::new(
@@ -51,12 +51,15 @@ impl VerificationKey {
 /// key is skipped with a warning naming `source` and the reason.
 pub(crate) fn parse_jwks(bytes: &[u8], source: &str) -> Result<DecodedSet, KeyError> {
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
-        KeyError::new(format!("{source}: key set is not valid JSON")).with_source(e)
+        KeyError::new(format!("{source}: key set is not valid JSON"))
+            .with_kind(KeyErrorKind::InvalidKeySet)
+            .with_source(e)
     })?;
     let Some(keys) = doc.get("keys").and_then(Value::as_array) else {
-        return Err(KeyError::new(format!(
-            "{source}: key set has no \"keys\" array"
-        )));
+        return Err(
+            KeyError::new(format!("{source}: key set has no \"keys\" array"))
+                .with_kind(KeyErrorKind::InvalidKeySet),
+        );
     };
     let mut set = DecodedSet::default();
     for (index, jwk) in keys.iter().enumerate() {

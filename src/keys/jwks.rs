@@ -19,8 +19,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::keys::algorithm::JwtAlgorithm;
 use crate::keys::fetch::KeySource;
 use crate::keys::jwk;
-use crate::keys::key::KeyError;
 use crate::keys::key::VerificationKey;
+use crate::keys::key::{KeyError, KeyErrorKind};
 use crate::keys::provider::TokenKeyProvider;
 use crate::keys::set::{KeySet, Lookup, lookup_error, quote_kid};
 use crate::{BoxFuture, ClaimsError, ClaimsErrorKind};
@@ -119,9 +119,18 @@ impl JwksKeyProviderBuilder {
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
             .redirect(redirect_policy())
-            .user_agent(concat!("tonic-authz/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("tonic-authz/", env!("CARGO_PKG_VERSION")));
+        let client = crate::crypto::http_client_tls(client)
+            .map_err(|e| {
+                KeyError::new(format!("cannot create the HTTP client: {e}"))
+                    .with_kind(KeyErrorKind::Setup)
+            })?
             .build()
-            .map_err(|e| KeyError::new("cannot create the HTTP client").with_source(e))?;
+            .map_err(|e| {
+                KeyError::new("cannot create the HTTP client")
+                    .with_kind(KeyErrorKind::Setup)
+                    .with_source(e)
+            })?;
         let (completed, _) = watch::channel(0);
         let inner = Arc::new(Inner {
             sources,
@@ -136,6 +145,7 @@ impl JwksKeyProviderBuilder {
             kid_miss_refetches: AtomicU64::new(0),
             completed,
         });
+        #[cfg(feature = "metrics")]
         metrics::gauge!("tonic_authz_jwks_keys_loaded").set(0.0);
         if !inner.sources.is_empty() {
             let _flight = inner.flight.lock().await;
@@ -278,6 +288,7 @@ impl Inner {
     /// One pass over every source; the caller holds `flight`.
     async fn fetch_all(&self) -> Result<usize, KeyError> {
         let result = self.read_all().await;
+        #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
         let outcome = match &result {
             Ok(entries) => {
                 let previous = self.keys.load();
@@ -285,6 +296,7 @@ impl Inner {
                 let count = set.len();
                 self.keys.store(Arc::new(set));
                 self.loaded.store(true, Ordering::Release);
+                #[cfg(feature = "metrics")]
                 metrics::gauge!("tonic_authz_jwks_keys_loaded").set(count as f64);
                 tracing::debug!(keys = count, "token keys loaded");
                 "success"
@@ -294,6 +306,7 @@ impl Inner {
                 "error"
             }
         };
+        #[cfg(feature = "metrics")]
         metrics::counter!("tonic_authz_jwks_fetches_total", "outcome" => outcome).increment(1);
         let done = self.fetches.fetch_add(1, Ordering::AcqRel) + 1;
         self.completed.send_replace(done);
@@ -333,6 +346,7 @@ impl Inner {
         }
         flight.last_kid_miss_refetch = Some(now);
         self.kid_miss_refetches.fetch_add(1, Ordering::AcqRel);
+        #[cfg(feature = "metrics")]
         metrics::counter!("tonic_authz_jwks_kid_miss_refetches_total").increment(1);
         tracing::info!(kid = %quote_kid(kid), "unknown key id; refetching token keys");
         // The outcome is logged and counted inside; the caller looks the key up again.

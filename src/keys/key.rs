@@ -15,21 +15,54 @@ use crate::keys::algorithm::JwtAlgorithm;
 /// Why a key, a key set or a key provider could not be built or loaded.
 #[derive(Debug)]
 pub struct KeyError {
+    kind: KeyErrorKind,
     message: String,
     source: Option<BoxError>,
 }
 
+/// What kind of [`KeyError`] happened, for code that reacts differently (e.g. retries a
+/// [`Fetch`](KeyErrorKind::Fetch) but not an [`InvalidKey`](KeyErrorKind::InvalidKey)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyErrorKind {
+    /// A key (JWK, PEM, HMAC secret) is malformed, unsupported, or cannot verify the
+    /// algorithm asked for.
+    InvalidKey,
+    /// A key-set document is not JSON or has no `keys` array.
+    InvalidKeySet,
+    /// A key-source URI is malformed or of an unsupported kind.
+    InvalidSource,
+    /// A key source could not be read: connection, timeout, HTTP status, size cap, file.
+    Fetch,
+    /// The machinery could not be set up (the HTTP client, the crypto provider).
+    Setup,
+}
+
 impl KeyError {
+    /// An [`InvalidKey`](KeyErrorKind::InvalidKey) error; [`with_kind`](Self::with_kind)
+    /// says otherwise.
     pub(crate) fn new(message: impl Into<String>) -> KeyError {
         KeyError {
+            kind: KeyErrorKind::InvalidKey,
             message: message.into(),
             source: None,
         }
     }
 
+    pub(crate) fn with_kind(mut self, kind: KeyErrorKind) -> KeyError {
+        self.kind = kind;
+        self
+    }
+
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> KeyError {
         self.source = Some(source.into());
         self
+    }
+
+    /// What kind of error this is.
+    #[must_use]
+    pub fn kind(&self) -> KeyErrorKind {
+        self.kind
     }
 
     /// The message, without the source chain.
@@ -144,7 +177,8 @@ impl VerificationKey {
     ///
     /// Insecure by nature: whoever can verify can also mint tokens. Use it only when the
     /// issuer and this server share the secret on purpose; the mapper also needs the HS
-    /// algorithm in its allow-list. A secret shorter than 32 bytes is refused (RFC 7518 §3.2).
+    /// algorithm in its allow-list. A secret shorter than 32 bytes is refused (JWA asks for a key at least as long as
+    /// the hash output).
     ///
     /// # Errors
     /// When the secret is shorter than 32 bytes.
@@ -190,8 +224,12 @@ impl VerificationKey {
         if !self.supports(alg) {
             return false;
         }
-        let factory = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.verifier_factory;
-        match factory(&alg.to_jsonwebtoken(), &self.key) {
+        let Some(provider) = crate::crypto::jwt_provider() else {
+            // Fail closed: no signature can be checked in this build.
+            tracing::error!("{}", crate::crypto::NO_PROVIDER);
+            return false;
+        };
+        match (provider.verifier_factory)(&alg.to_jsonwebtoken(), &self.key) {
             Ok(verifier) => {
                 jsonwebtoken::signature::Verifier::verify(&*verifier, message, &signature.to_vec())
                     .is_ok()

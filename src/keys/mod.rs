@@ -1,6 +1,7 @@
 //! Where token signing keys come from: the [`TokenKeyProvider`] plug-in point, with
-//! [`JwksKeyProvider`] (JWK Sets over HTTP(S) or from files, refreshed in the background) and
-//! [`StaticKeyProvider`] (keys given in code or files).
+//! [`JwksKeyProvider`] (JWK Sets over HTTP(S) or from files, refreshed in the background;
+//! feature `jwks`: `fetch.rs`, `jwks.rs`) and [`StaticKeyProvider`] (keys given in code or
+//! files; always compiled).
 //!
 //! # Example
 //! ```
@@ -19,8 +20,10 @@
 //! ```
 
 mod algorithm;
+#[cfg(feature = "jwks")]
 mod fetch;
 pub(crate) mod jwk;
+#[cfg(feature = "jwks")]
 mod jwks;
 mod key;
 mod provider;
@@ -28,8 +31,9 @@ mod set;
 mod static_keys;
 
 pub use algorithm::JwtAlgorithm;
+#[cfg(feature = "jwks")]
 pub use jwks::{JwksKeyProvider, JwksKeyProviderBuilder};
-pub use key::{KeyError, VerificationKey};
+pub use key::{KeyError, KeyErrorKind, VerificationKey};
 pub use provider::TokenKeyProvider;
 pub(crate) use set::quote_kid;
 pub use static_keys::StaticKeyProvider;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::keys::algorithm::JwtAlgorithm;
 use crate::keys::jwk;
-use crate::keys::key::KeyError;
 use crate::keys::key::VerificationKey;
+use crate::keys::key::{KeyError, KeyErrorKind};
 use crate::keys::provider::TokenKeyProvider;
 use crate::keys::set::{KeySet, Lookup, lookup_error};
 use crate::{BoxFuture, ClaimsError};
@@ -50,7 +50,9 @@ impl StaticKeyProvider {
     ) -> Result<StaticKeyProvider, KeyError> {
         let path = path.as_ref();
         let pem = std::fs::read(path).map_err(|e| {
-            KeyError::new(format!("cannot read key file {}", path.display())).with_source(e)
+            KeyError::new(format!("cannot read key file {}", path.display()))
+                .with_kind(KeyErrorKind::Fetch)
+                .with_source(e)
         })?;
         let key = VerificationKey::from_pem(&pem).map_err(|e| {
             KeyError::new(format!("key file {}: {e}", path.display())).with_source(e)

@@ -10,12 +10,17 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use tonic::{Code, Status};
 
-/// How the client says its messages are compressed (`grpc-encoding`).
+/// How the client says its messages are compressed (`grpc-encoding`): tonic's encodings, each
+/// behind the feature of the same name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Encoding {
     Identity,
     #[cfg(feature = "gzip")]
     Gzip,
+    #[cfg(feature = "deflate")]
+    Deflate,
+    #[cfg(feature = "zstd")]
+    Zstd,
 }
 
 impl Encoding {
@@ -29,25 +34,42 @@ impl Encoding {
             b"identity" => Ok(Encoding::Identity),
             #[cfg(feature = "gzip")]
             b"gzip" => Ok(Encoding::Gzip),
+            #[cfg(feature = "deflate")]
+            b"deflate" => Ok(Encoding::Deflate),
+            #[cfg(feature = "zstd")]
+            b"zstd" => Ok(Encoding::Zstd),
             other => {
                 let name = String::from_utf8_lossy(other);
                 let mut status = Status::unimplemented(format!(
                     "Content is compressed with `{name}` which isn't supported"
                 ));
-                let accept = if cfg!(feature = "gzip") {
-                    "gzip"
-                } else {
-                    "identity"
-                };
                 status.metadata_mut().insert(
                     "grpc-accept-encoding",
-                    tonic::metadata::MetadataValue::from_static(accept),
+                    tonic::metadata::MetadataValue::from_static(ACCEPT_ENCODING),
                 );
                 Err(status)
             }
         }
     }
 }
+
+/// What `grpc-accept-encoding` says when an encoding is refused: the enabled ones, in tonic's
+/// order, or `identity` when none is.
+const ACCEPT_ENCODING: &str = {
+    const GZIP: bool = cfg!(feature = "gzip");
+    const DEFLATE: bool = cfg!(feature = "deflate");
+    const ZSTD: bool = cfg!(feature = "zstd");
+    match (GZIP, DEFLATE, ZSTD) {
+        (false, false, false) => "identity",
+        (true, false, false) => "gzip",
+        (false, true, false) => "deflate",
+        (false, false, true) => "zstd",
+        (true, true, false) => "gzip,deflate",
+        (true, false, true) => "gzip,zstd",
+        (false, true, true) => "deflate,zstd",
+        (true, true, true) => "gzip,deflate,zstd",
+    }
+};
 
 /// The first message, and every frame read to get it (to replay them untouched).
 pub(crate) struct FirstMessage {
@@ -162,26 +184,46 @@ fn too_large(found: usize, limit: usize) -> Status {
     )
 }
 
-#[cfg_attr(not(feature = "gzip"), allow(unused_variables))]
+#[cfg_attr(
+    not(any(feature = "gzip", feature = "deflate", feature = "zstd")),
+    allow(unused_variables)
+)]
 fn decompress(raw: &Bytes, encoding: Encoding, limit: usize) -> Result<Bytes, Status> {
     match encoding {
         Encoding::Identity => Ok(raw.clone()),
         #[cfg(feature = "gzip")]
-        Encoding::Gzip => {
-            use std::io::Read;
-            let mut out = Vec::with_capacity(raw.len().saturating_mul(2).min(limit));
-            // Read one byte past the limit so an oversized (or bomb) payload is detected
-            // without ever inflating more than limit + 1 bytes.
-            let mut decoder = flate2::read::GzDecoder::new(&raw[..]).take(limit as u64 + 1);
-            decoder.read_to_end(&mut out).map_err(|e| {
-                Status::invalid_argument(format!("error decompressing request message: {e}"))
-            })?;
-            if out.len() > limit {
-                return Err(too_large(out.len(), limit));
-            }
-            Ok(Bytes::from(out))
+        Encoding::Gzip => inflate(flate2::read::GzDecoder::new(&raw[..]), raw.len(), limit),
+        #[cfg(feature = "deflate")]
+        Encoding::Deflate => inflate(flate2::read::ZlibDecoder::new(&raw[..]), raw.len(), limit),
+        #[cfg(feature = "zstd")]
+        Encoding::Zstd => {
+            let decoder = zstd::stream::read::Decoder::with_buffer(&raw[..])
+                .map_err(|e| decompress_error(&e))?;
+            inflate(decoder, raw.len(), limit)
         }
     }
+}
+
+/// Reads `decoder` to its end, refusing more than `limit` bytes of output.
+#[cfg(any(feature = "gzip", feature = "deflate", feature = "zstd"))]
+fn inflate(decoder: impl std::io::Read, raw_len: usize, limit: usize) -> Result<Bytes, Status> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(raw_len.saturating_mul(2).min(limit));
+    // Read one byte past the limit so an oversized (or bomb) payload is detected
+    // without ever inflating more than limit + 1 bytes.
+    decoder
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| decompress_error(&e))?;
+    if out.len() > limit {
+        return Err(too_large(out.len(), limit));
+    }
+    Ok(Bytes::from(out))
+}
+
+#[cfg(any(feature = "gzip", feature = "deflate", feature = "zstd"))]
+fn decompress_error(e: &std::io::Error) -> Status {
+    Status::invalid_argument(format!("error decompressing request message: {e}"))
 }
 
 pin_project_lite::pin_project! {

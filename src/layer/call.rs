@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use http::{HeaderName, Request, Response};
 use tonic::Status;
 use tonic::body::Body;
+#[cfg(feature = "tls")]
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower_service::Service;
 use tracing::{Instrument, Span};
@@ -22,9 +23,11 @@ use super::status::permission_denied;
 use super::{Audience, MethodPlan, Shared};
 use crate::temporal::RESPOND_WORKFLOW_TASK_COMPLETED;
 use crate::{
-    AuthInfo, CallTarget, Claims, ClaimsError, ClaimsErrorKind, Decision, PeerIdentity,
-    RequestMessage, tls,
+    AuthInfo, CallTarget, Claims, ClaimsError, ClaimsErrorKind, Decision, RequestMessage,
+    TlsConnection, TlsSubject,
 };
+#[cfg(feature = "tls")]
+use crate::{PeerIdentity, tls};
 
 /// Inbound principal headers are stripped on every call so callers cannot spoof them.
 const PRINCIPAL_HEADERS: [HeaderName; 2] = [
@@ -473,13 +476,7 @@ fn credentials(shared: &Shared, req: &mut Request<Body>) -> Result<Option<AuthIn
         return Ok(None);
     };
     let token = first_header(req.headers(), &shared.auth_header)?;
-    let (tls_subject, tls_connection) = match peer_identity(req.extensions_mut()) {
-        Some(p) => (
-            Some(Arc::clone(p.subject())),
-            Some(Arc::clone(p.connection())),
-        ),
-        None => (None, None),
-    };
+    let (tls_subject, tls_connection) = peer_credentials(req.extensions_mut());
     if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
         return Ok(None);
     }
@@ -511,6 +508,7 @@ fn first_header(headers: &http::HeaderMap, name: &HeaderName) -> Result<String, 
 /// The verified client certificate's identity. Our acceptor parses it once per connection and
 /// hands it over in [`tls::PeerConnectInfo`]; tonic's connect info is put back for the service
 /// behind the layer. With tonic's own TLS only the raw chain is there, so it is parsed here.
+#[cfg(feature = "tls")]
 fn peer_identity(extensions: &mut http::Extensions) -> Option<PeerIdentity> {
     if let Some(info) = extensions.get::<tls::PeerConnectInfo>() {
         let peer = info.peer_identity().cloned();
@@ -523,3 +521,23 @@ fn peer_identity(extensions: &mut http::Extensions) -> Option<PeerIdentity> {
         .peer_certs()?;
     PeerIdentity::from_chain(&certs)
 }
+
+/// The verified client certificate's subject and connection info, when there is one.
+#[cfg(feature = "tls")]
+fn peer_credentials(extensions: &mut http::Extensions) -> PeerCredentials {
+    match peer_identity(extensions) {
+        Some(p) => (
+            Some(Arc::clone(p.subject())),
+            Some(Arc::clone(p.connection())),
+        ),
+        None => (None, None),
+    }
+}
+
+/// Without the `tls` feature no certificate is read: the mappers see header credentials only.
+#[cfg(not(feature = "tls"))]
+fn peer_credentials(_: &mut http::Extensions) -> PeerCredentials {
+    (None, None)
+}
+
+type PeerCredentials = (Option<Arc<TlsSubject>>, Option<Arc<TlsConnection>>);

@@ -49,19 +49,22 @@ use http::HeaderName;
 use prost_reflect::MessageDescriptor;
 
 pub use builder::AuthzLayerBuilder;
+#[cfg(feature = "fuzzing")]
 pub(crate) use cross_namespace::cross_namespace_targets;
 pub use future::ResponseFuture;
+#[cfg(not(feature = "fuzzing"))]
+use namespace::temporal_namespace_fields;
+#[cfg(feature = "fuzzing")]
 pub use namespace::{ScanError, scan_string_field, temporal_namespace_fields};
 pub use service::Authz;
-pub use status::{UNAUTHORIZED_MESSAGE, permission_denied};
 
 use crate::{Authorizer, ClaimMapper, RequestMessage};
 use observe::Meters;
 
 /// Default bound on one request message, before and after decompression (tonic's default).
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 /// Default deadline for receiving the first request message.
-pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 type AudienceFn = dyn Fn(&str, Option<&RequestMessage>) -> String + Send + Sync;
 type NamespaceFn = dyn Fn(&str, &RequestMessage) -> Result<String, tonic::Status> + Send + Sync;

@@ -12,6 +12,10 @@ use std::fmt;
 const RECURSION_LIMIT: u32 = 100;
 
 /// Why a request message could not be scanned for its namespace.
+#[cfg_attr(
+    not(feature = "fuzzing"),
+    allow(unreachable_pub, reason = "public only through the `fuzzing` module")
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ScanError {
@@ -62,6 +66,10 @@ const FIXED32: u8 = 5;
 ///
 /// # Errors
 /// A [`ScanError`] saying what is malformed.
+#[cfg_attr(
+    not(feature = "fuzzing"),
+    allow(unreachable_pub, reason = "public only through the `fuzzing` module")
+)]
 pub fn scan_string_field(msg: &[u8], field: u32) -> Result<Option<&str>, ScanError> {
     let mut pos = 0usize;
     let mut found: Option<&str> = None;
@@ -183,6 +191,10 @@ fn skip(buf: &[u8], pos: &mut usize, tag: u32, wire: u8, depth: u32) -> Result<(
 
 /// Temporal's namespace-scoped methods and the field number of `namespace` in their request
 /// message, read from the official descriptors (checked by a test in the examples crate).
+#[cfg_attr(
+    not(feature = "fuzzing"),
+    allow(unreachable_pub, reason = "public only through the `fuzzing` module")
+)]
 pub fn temporal_namespace_fields() -> impl Iterator<Item = (&'static str, u32)> {
     crate::temporal::NAMESPACE_FIELDS.iter().copied()
 }

@@ -3,24 +3,34 @@
 //! label values; anything else is `_unknown_`, as Temporal does with its registry.
 //!
 //! The metric keys are built once, when the layer is built, so a call only looks its keys up.
+//! Without the `metrics` feature, [`Meters`] records nothing.
 
+#[cfg(feature = "metrics")]
 use std::collections::HashMap;
 use std::time::Duration;
 
+#[cfg(feature = "metrics")]
 use metrics::{Key, Label, Level, Metadata};
 
 use crate::ClaimsErrorKind;
 
 /// The label value for a namespace nobody declared.
+#[cfg(feature = "metrics")]
 pub(crate) const UNKNOWN_NAMESPACE: &str = "_unknown_";
 
+#[cfg(feature = "metrics")]
 const DECISIONS: &str = "tonic_authz_decisions_total";
+#[cfg(feature = "metrics")]
 const LATENCY: &str = "service_authorization_latency";
+#[cfg(feature = "metrics")]
 const UNAUTHORIZED: &str = "service_errors_unauthorized";
+#[cfg(feature = "metrics")]
 const AUTHORIZE_FAILED: &str = "service_errors_authorize_failed";
+#[cfg(feature = "metrics")]
 const MAPPER_FAILURES: &str = "tonic_authz_claim_mapper_failures_total";
 
 /// What the `metrics` macros would attach, so recorders that filter on it see the same.
+#[cfg(feature = "metrics")]
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
@@ -37,6 +47,7 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    #[cfg(feature = "metrics")]
     const ALL: [Outcome; 6] = [
         Outcome::Allowed,
         Outcome::Denied,
@@ -46,6 +57,7 @@ impl Outcome {
         Outcome::Malformed,
     ];
 
+    #[cfg(feature = "metrics")]
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Allowed => "allowed",
@@ -58,6 +70,7 @@ impl Outcome {
     }
 
     /// The position of this outcome's decision counter in [`Meters`].
+    #[cfg(feature = "metrics")]
     fn index(self) -> usize {
         match self {
             Outcome::Allowed => 0,
@@ -71,6 +84,7 @@ impl Outcome {
 }
 
 /// The keys of the metrics labelled with one namespace.
+#[cfg(feature = "metrics")]
 #[derive(Debug)]
 struct NamespaceKeys {
     latency: Key,
@@ -78,6 +92,7 @@ struct NamespaceKeys {
     authorize_failed: Key,
 }
 
+#[cfg(feature = "metrics")]
 impl NamespaceKeys {
     fn new(namespace: &str) -> NamespaceKeys {
         let labels = vec![
@@ -93,6 +108,7 @@ impl NamespaceKeys {
 }
 
 /// Every metric key a call can need, built once per layer.
+#[cfg(feature = "metrics")]
 #[derive(Debug)]
 pub(crate) struct Meters {
     decisions: [Key; 6],
@@ -100,6 +116,7 @@ pub(crate) struct Meters {
     unknown: NamespaceKeys,
 }
 
+#[cfg(feature = "metrics")]
 impl Meters {
     pub(crate) fn new(known_namespaces: impl IntoIterator<Item = String>) -> Meters {
         Meters {
@@ -170,4 +187,18 @@ impl Meters {
             }
         });
     }
+}
+
+/// Without the `metrics` feature: nothing to record.
+#[cfg(not(feature = "metrics"))]
+#[derive(Debug)]
+pub(crate) struct Meters;
+
+#[cfg(not(feature = "metrics"))]
+impl Meters {
+    pub(crate) fn new(_known_namespaces: impl IntoIterator<Item = String>) -> Meters {
+        Meters
+    }
+
+    pub(crate) fn record(&self, _namespace: &str, _outcome: Outcome, _latency: Option<Duration>) {}
 }

@@ -6,12 +6,12 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use tonic::{Code, Status};
 
-pub use crate::temporal::UNAUTHORIZED_MESSAGE;
+use crate::temporal::UNAUTHORIZED_MESSAGE;
 use crate::temporal::permission_denied_details;
 
 /// The denial Temporal clients expect, with `reason` in the detail (empty for the generic one).
 #[must_use]
-pub fn permission_denied(reason: &str) -> Status {
+pub(crate) fn permission_denied(reason: &str) -> Status {
     let bytes = if reason.is_empty() {
         // The generic denial is by far the most common: encode it once.
         static GENERIC: OnceLock<Bytes> = OnceLock::new();

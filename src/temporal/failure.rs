@@ -7,7 +7,7 @@ use prost::Message;
 use tonic::Code;
 
 /// The message of every denial (Temporal's text, capital R and trailing period).
-pub const UNAUTHORIZED_MESSAGE: &str = "Request unauthorized.";
+pub(crate) const UNAUTHORIZED_MESSAGE: &str = "Request unauthorized.";
 
 const PERMISSION_DENIED_FAILURE_URL: &str =
     "type.googleapis.com/temporal.api.errordetails.v1.PermissionDeniedFailure";

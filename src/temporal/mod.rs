@@ -21,7 +21,7 @@ pub(crate) use commands::{
     COMMANDS_FIELD, CROSS_NAMESPACE_COMMANDS, RESPOND_WORKFLOW_TASK_COMPLETED,
     TARGET_NAMESPACE_FIELD,
 };
-pub use failure::UNAUTHORIZED_MESSAGE;
+pub(crate) use failure::UNAUTHORIZED_MESSAGE;
 pub(crate) use failure::permission_denied_details;
 pub(crate) use namespace_fields::NAMESPACE_FIELDS;
 pub(crate) use system_namespaces::{SYSTEM_NAMESPACES, TEMPORAL_SYSTEM_NAMESPACE};

@@ -1,4 +1,4 @@
-//! Client side (spec F.5): a rustls `ClientConfig`, or tonic's `ClientTlsConfig`, from a
+//! Client side: a rustls `ClientConfig`, or tonic's `ClientTlsConfig`, from a
 //! group's `client` section, for internode calls.
 //!
 //! The server certificate must chain to the configured roots (system roots when none are
@@ -29,7 +29,7 @@ impl GroupTls {
     /// TLS is off (no roots and no `forceTLS`). ALPN is `h2`.
     ///
     /// # Errors
-    /// An invalid section (spec F.2), an unreadable root CA or client certificate, an invalid
+    /// An invalid section (Temporal's start-up checks), an unreadable root CA or client certificate, an invalid
     /// `serverName`, or an empty system root store when no roots are configured.
     pub fn client_config(&self) -> Result<Option<ClientConfig>, TlsError> {
         self.client.validate().map_err(|e| e.prefixed("client"))?;
@@ -39,7 +39,7 @@ impl GroupTls {
         if !self.client.server_name.is_empty() {
             server_name(&self.client)?;
         }
-        let provider = provider();
+        let provider = provider()?;
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::new(TlsErrorKind::Build, "", e.to_string()))?;
@@ -131,7 +131,8 @@ impl GroupTls {
     }
 
     /// The group's server certificate, presented as client certificate iff the group's
-    /// server requires client authentication (spec F.5).
+    /// server requires client authentication (as Temporal's client
+    /// does).
     #[allow(clippy::type_complexity)] // a (chain, key) pair, used only here
     fn client_identity(
         &self,
@@ -151,7 +152,7 @@ impl GroupTls {
 ///
 /// # Errors
 /// The name is neither a DNS name nor an IP address.
-pub fn server_name(client: &ClientTls) -> Result<ServerName<'static>, TlsError> {
+pub(crate) fn server_name(client: &ClientTls) -> Result<ServerName<'static>, TlsError> {
     ServerName::try_from(client.server_name.clone()).map_err(|e| {
         TlsError::invalid(
             "client.serverName",
@@ -211,14 +212,14 @@ fn pem(label: &str, der: &[u8]) -> String {
 /// `disableHostVerification`, Go's `InsecureSkipVerify`). Handshake signatures are still
 /// checked, so the peer must hold the key of the certificate it shows, but nothing says who
 /// that peer is. Only for tests and debugging.
-pub struct DangerousNoServerVerification {
+pub(crate) struct DangerousNoServerVerification {
     provider: Arc<CryptoProvider>,
 }
 
 impl DangerousNoServerVerification {
     /// A verifier checking handshake signatures with `provider`'s algorithms.
     #[must_use]
-    pub fn new(provider: Arc<CryptoProvider>) -> DangerousNoServerVerification {
+    pub(crate) fn new(provider: Arc<CryptoProvider>) -> DangerousNoServerVerification {
         DangerousNoServerVerification { provider }
     }
 }

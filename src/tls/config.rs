@@ -1,4 +1,4 @@
-//! TLS configuration in Temporal's `global.tls` shape (spec F.1): plain serde data, camelCase
+//! TLS configuration in Temporal's `global.tls` shape: plain serde data, camelCase
 //! keys, unknown keys refused, every field defaulting to "off".
 //!
 //! # Example
@@ -65,7 +65,7 @@ pub struct GroupTls {
 
 /// Temporal's `ServerTLS`.
 ///
-/// Server TLS is on iff `keyFile` or `keyData` is set (spec F.3).
+/// Server TLS is on iff `keyFile` or `keyData` is set (Temporal's rule).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 #[non_exhaustive]
@@ -89,7 +89,7 @@ pub struct ServerTls {
 
 /// Temporal's `ClientTLS`.
 ///
-/// Client TLS is on iff `rootCaFiles` or `rootCaData` is set, or `forceTLS` (spec F.3).
+/// Client TLS is on iff `rootCaFiles` or `rootCaData` is set, or `forceTLS` (Temporal's rule).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 #[non_exhaustive]
@@ -162,7 +162,7 @@ impl ClientTls {
 }
 
 impl WorkerTls {
-    /// Whether the system worker is explicitly configured (Temporal's rule, spec F.3).
+    /// Whether the system worker is explicitly configured (Temporal's rule).
     #[must_use]
     pub fn is_configured(&self) -> bool {
         !self.cert_file.is_empty()

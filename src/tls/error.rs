@@ -14,7 +14,7 @@ use crate::BoxError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TlsErrorKind {
-    /// The configuration is inconsistent (Temporal's start-up validation, spec F.2).
+    /// The configuration is inconsistent (Temporal's start-up validation).
     Invalid,
     /// A file could not be read.
     Read,

@@ -1,4 +1,4 @@
-//! Certificate expiration checks (spec F.8): which configured certificates expire soon, logged
+//! Certificate expiration checks, as Temporal runs them: which configured certificates expire soon, logged
 //! at warn or error level and exported as the gauges `certificates_expiring` and
 //! `certificates_expired` (tag `operation="ServerTls"`), as Temporal names them.
 
@@ -115,6 +115,7 @@ pub(crate) fn check_certificates(
             tracing::warn!(source = %cert.source, "{message}");
         }
     }
+    #[cfg(feature = "metrics")]
     #[allow(clippy::cast_precision_loss)] // counts of configured certificates are tiny
     {
         metrics::gauge!("certificates_expired", "operation" => "ServerTls")

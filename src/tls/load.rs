@@ -1,4 +1,4 @@
-//! Loading certificates, keys and CA bundles from files or base64 data (spec F.6), with errors
+//! Loading certificates, keys and CA bundles from files or base64 data (Temporal's `*File`/`*Data` pairs), with errors
 //! that name the configuration key and the file.
 //!
 //! Everything is read eagerly (at start-up and on each reload) so a bad file fails loudly when

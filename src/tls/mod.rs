@@ -1,11 +1,13 @@
-//! TLS on rustls (aws-lc-rs): Temporal's `global.tls` configuration ([`GlobalTls`] with the
+//! TLS on rustls (with the build's crypto provider, aws-lc-rs by default): Temporal's `global.tls` configuration ([`GlobalTls`] with the
 //! `frontend` and `internode` [`GroupTls`]), its start-up validation, a reloadable server
 //! acceptor for tonic ([`TlsAcceptor`]), client configs for internode calls, certificate
 //! expiration checks, and the accepted connection ([`TlsServerStream`]) whose
 //! [`PeerConnectInfo`] carries the client certificate's identity, parsed once per connection.
 //!
-//! Every config is built with an explicit aws-lc-rs provider, so nothing depends on a
-//! process-wide default provider being installed.
+//! Every config is built with the provider the `aws-lc-rs` or `ring` feature chose, so nothing
+//! depends on a process-wide default provider being installed (unless neither is enabled).
+//!
+//! Compiled with the `tls` feature.
 
 mod client;
 mod config;
@@ -18,7 +20,6 @@ mod validate;
 
 use std::sync::Arc;
 
-pub use client::{DangerousNoServerVerification, server_name};
 pub use config::{ClientTls, ExpirationChecks, GlobalTls, GroupTls, ServerTls, WorkerTls};
 pub use error::{TlsError, TlsErrorKind};
 pub use expiry::ExpirationReport;
@@ -26,6 +27,10 @@ pub use server::{BackgroundTask, TlsAcceptor, TlsIncoming};
 pub use stream::{PeerConnectInfo, TlsServerStream};
 
 /// The one crypto provider every config of this crate uses.
-pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+///
+/// # Errors
+/// The build has no provider feature and the process installed no default.
+pub(crate) fn provider() -> Result<Arc<rustls::crypto::CryptoProvider>, TlsError> {
+    crate::crypto::rustls_provider()
+        .ok_or_else(|| TlsError::new(TlsErrorKind::Build, "", crate::crypto::NO_PROVIDER))
 }

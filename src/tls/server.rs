@@ -34,6 +34,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -78,7 +79,7 @@ fn build_server_config(
     server: &ServerTls,
     material: &ServerMaterial,
 ) -> Result<ServerConfig, TlsError> {
-    let provider = provider();
+    let provider = provider()?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::new(TlsErrorKind::Build, "", e.to_string()).with_source(e))?;
@@ -206,7 +207,8 @@ fn track(material: &ServerMaterial, source: &str, out: &mut Vec<TrackedCert>) {
 }
 
 struct Inner {
-    group: GroupTls,
+    /// What a reload re-reads; `None` for a config handed over ready-made.
+    group: Option<GroupTls>,
     state: ArcSwap<Snapshot>,
 }
 
@@ -256,12 +258,75 @@ impl TlsAcceptor {
         let snapshot = Snapshot::load(group)?;
         Ok(TlsAcceptor {
             inner: Arc::new(Inner {
-                group: group.clone(),
+                group: Some(group.clone()),
                 state: ArcSwap::from_pointee(snapshot),
             }),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
         })
+    }
+
+    /// An acceptor serving the PEM certificate chain in `cert_file` with the private key in
+    /// `key_file`. With `client_ca_files`, client certificates are required and must chain
+    /// to one of those CAs (mutual TLS); with none, no client certificate is asked for.
+    /// The files are re-read by [`reload_now`](Self::reload_now) and
+    /// [`spawn_reloader`](Self::spawn_reloader), as with a [`GroupTls`].
+    ///
+    /// # Errors
+    /// A path that is not UTF-8, or a file that cannot be read or parsed.
+    pub fn from_pem_files<P: AsRef<Path>>(
+        cert_file: impl AsRef<Path>,
+        key_file: impl AsRef<Path>,
+        client_ca_files: impl IntoIterator<Item = P>,
+    ) -> Result<TlsAcceptor, TlsError> {
+        fn utf8(path: &Path, field: &str) -> Result<String, TlsError> {
+            path.to_str().map(str::to_owned).ok_or_else(|| {
+                TlsError::invalid(field, format!("path is not UTF-8: {}", path.display()))
+            })
+        }
+        let client_ca_files = client_ca_files
+            .into_iter()
+            .map(|p| utf8(p.as_ref(), "clientCaFiles"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let group = GroupTls {
+            server: ServerTls {
+                cert_file: utf8(cert_file.as_ref(), "certFile")?,
+                key_file: utf8(key_file.as_ref(), "keyFile")?,
+                require_client_auth: !client_ca_files.is_empty(),
+                client_ca_files,
+                ..ServerTls::default()
+            },
+            ..GroupTls::default()
+        };
+        TlsAcceptor::new(&group)
+    }
+
+    /// An acceptor serving a rustls `ServerConfig` built elsewhere, as is. ALPN `h2` is set
+    /// when the config names no protocol (gRPC needs HTTP/2). Such an acceptor has nothing to
+    /// reload ([`reload_now`](Self::reload_now) answers `Ok(false)`) and no certificate to
+    /// check for expiry.
+    #[must_use]
+    pub fn from_server_config(config: Arc<ServerConfig>) -> TlsAcceptor {
+        let config = if config.alpn_protocols.is_empty() {
+            let mut config = (*config).clone();
+            config.alpn_protocols = vec![b"h2".to_vec()];
+            Arc::new(config)
+        } else {
+            config
+        };
+        TlsAcceptor {
+            inner: Arc::new(Inner {
+                group: None,
+                state: ArcSwap::from_pointee(Snapshot {
+                    default: config,
+                    overrides: HashMap::new(),
+                    tracked: Vec::new(),
+                    digest: [0; 32],
+                }),
+            }),
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
+        }
     }
 
     /// How long a client has to complete the handshake before the connection is dropped.
@@ -300,7 +365,10 @@ impl TlsAcceptor {
     /// The loading error; the old material stays in force and the failure is logged at warn
     /// level (`failed to load certificates`).
     pub fn reload_now(&self) -> Result<bool, TlsError> {
-        match Snapshot::load(&self.inner.group) {
+        let Some(group) = &self.inner.group else {
+            return Ok(false);
+        };
+        match Snapshot::load(group) {
             Ok(snapshot) => {
                 if snapshot.digest == self.inner.state.load().digest {
                     return Ok(false);

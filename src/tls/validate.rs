@@ -1,4 +1,4 @@
-//! Start-up validation of the TLS configuration (spec F.2), with Temporal's exact texts, plus
+//! Start-up validation of the TLS configuration, with Temporal's exact texts, plus
 //! two checks of our own that turn silent misconfigurations into errors.
 //!
 //! Our additions: a certificate without a key (or a key without a certificate), which Temporal

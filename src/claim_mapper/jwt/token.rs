@@ -124,7 +124,8 @@ pub(crate) fn parse<'t>(
             "malformed token - no \"kid\" header",
         ));
     };
-    // We understand no extension, so a token that demands one must be refused (RFC 7515 §4.1.11).
+    // We understand no extension, so a token that demands one must be refused (the JWS rule for
+    // the `crit` header).
     if header.contains_key("crit") {
         return Err(malformed("token has critical header parameters"));
     }
