@@ -158,8 +158,8 @@ struct TokenArgs {
     /// as namespace is system-wide (repeatable, at least one).
     #[arg(long = "permission", value_name = "PERMISSION", required = true)]
     permissions: Vec<String>,
-    /// Time to expiry, e.g. 30m, 1h, 7d.
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    /// Time to expiry, a Go duration as in the config file, e.g. 30m, 1h, 168h.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     ttl: Duration,
     /// The token's subject (`sub`).
     #[arg(long, default_value = "dev-user")]
@@ -168,6 +168,11 @@ struct TokenArgs {
     /// the workspace].
     #[arg(long, value_name = "DIR")]
     dev_dir: Option<PathBuf>,
+}
+
+/// `--ttl`: the config file's duration syntax, so one syntax holds everywhere.
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    tonic_authz::config::parse_duration(text).map_err(|e| e.to_string())
 }
 
 impl ServeArgs {
