@@ -251,6 +251,10 @@ fn counters_for_allowed_denied_and_mapper_failed_calls() {
                 2
             ),
             ("tonic_authz_decisions_total{outcome=denied}", 1),
+            // The writer's token is verified once, then found in the cache; the forged and
+            // the malformed tokens are looked up and missed.
+            ("tonic_authz_token_cache_requests_total{result=hit}", 1),
+            ("tonic_authz_token_cache_requests_total{result=miss}", 3),
         ])
     );
 }
@@ -499,18 +503,21 @@ fn dry_run_lets_would_be_denials_through_and_counts_them() {
     let decisions: BTreeMap<String, u64> = metric_values(&snapshotter)
         .into_iter()
         .filter(|(k, _)| {
-            k.starts_with("tonic_authz_decisions_total") || k.starts_with("service_errors")
+            k.starts_with("tonic_authz_decisions_total")
+                || k.starts_with("service_errors")
+                || k.starts_with("tonic_authz_dry_run")
         })
         .collect();
+    // Counted apart from real denials: `service_errors_unauthorized` stays at zero.
     assert_eq!(
         decisions,
         expected(&[
             (
-                "service_errors_unauthorized{namespace=_unknown_,operation=Authorization}",
+                "tonic_authz_dry_run_denials_total{namespace=_unknown_,operation=Authorization}",
                 1
             ),
             (
-                "service_errors_unauthorized{namespace=payments,operation=Authorization}",
+                "tonic_authz_dry_run_denials_total{namespace=payments,operation=Authorization}",
                 1
             ),
             ("tonic_authz_decisions_total{outcome=allowed}", 1),

@@ -2,12 +2,14 @@
 //! them). Namespace labels are bounded: only namespaces the operator declared as known become
 //! label values; anything else is `_unknown_`, as Temporal does with its registry.
 //!
-//! The metric keys are built once, when the layer is built, so a call only looks its keys up.
+//! The metric keys are built once, when the layer is built, so a call only looks its keys up;
+//! the metrics are described (help text, unit) then too. `docs/observability.md` lists them
+//! with what to alert on.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use metrics::{Key, Label, Level, Metadata};
+use metrics::{Key, Label, Level, Metadata, Unit};
 
 use crate::ClaimsErrorKind;
 
@@ -19,6 +21,46 @@ const LATENCY: &str = "service_authorization_latency";
 const UNAUTHORIZED: &str = "service_errors_unauthorized";
 const AUTHORIZE_FAILED: &str = "service_errors_authorize_failed";
 const MAPPER_FAILURES: &str = "tonic_authz_claim_mapper_failures_total";
+const DRY_RUN_DENIALS: &str = "tonic_authz_dry_run_denials_total";
+
+/// Describes the layer's metrics to the installed recorder (help text and unit), so exporters
+/// such as Prometheus show them.
+fn describe() {
+    metrics::describe_counter!(
+        DECISIONS,
+        Unit::Count,
+        "Authorization decisions by outcome: allowed, denied, dry_run_denied (denied but let \
+         through in dry-run mode), claim_mapper_failed, authorizer_failed, malformed_request."
+    );
+    metrics::describe_histogram!(
+        LATENCY,
+        Unit::Seconds,
+        "Time the authorizer took to decide one call, by namespace (Temporal's name)."
+    );
+    metrics::describe_counter!(
+        UNAUTHORIZED,
+        Unit::Count,
+        "Calls denied by the authorizer, by namespace (Temporal's name); dry-run denials are \
+         counted in tonic_authz_dry_run_denials_total instead."
+    );
+    metrics::describe_counter!(
+        AUTHORIZE_FAILED,
+        Unit::Count,
+        "Calls denied because the authorizer failed (returned an error), by namespace \
+         (Temporal's name)."
+    );
+    metrics::describe_counter!(
+        MAPPER_FAILURES,
+        Unit::Count,
+        "Calls denied because the claim mapper refused the credentials, by reason."
+    );
+    metrics::describe_counter!(
+        DRY_RUN_DENIALS,
+        Unit::Count,
+        "Calls the authorizer denied but the layer let through because it runs in dry-run \
+         mode, by namespace."
+    );
+}
 
 /// What the `metrics` macros would attach, so recorders that filter on it see the same.
 static METADATA: Metadata<'static> =
@@ -75,6 +117,7 @@ impl Outcome {
 struct NamespaceKeys {
     latency: Key,
     unauthorized: Key,
+    dry_run_denied: Key,
     authorize_failed: Key,
 }
 
@@ -87,6 +130,7 @@ impl NamespaceKeys {
         NamespaceKeys {
             latency: Key::from_parts(LATENCY, labels.clone()),
             unauthorized: Key::from_parts(UNAUTHORIZED, labels.clone()),
+            dry_run_denied: Key::from_parts(DRY_RUN_DENIALS, labels.clone()),
             authorize_failed: Key::from_parts(AUTHORIZE_FAILED, labels),
         }
     }
@@ -102,6 +146,7 @@ pub(crate) struct Meters {
 
 impl Meters {
     pub(crate) fn new(known_namespaces: impl IntoIterator<Item = String>) -> Meters {
+        describe();
         Meters {
             decisions: Outcome::ALL.map(|o| {
                 Key::from_parts(
@@ -147,9 +192,15 @@ impl Meters {
                     .record(latency.as_secs_f64());
             }
             match outcome {
-                Outcome::Denied | Outcome::DryRunDenied => {
+                Outcome::Denied => {
                     recorder
                         .register_counter(&keys.unauthorized, &METADATA)
+                        .increment(1);
+                }
+                // Apart from the real denials, so a dry run never trips their alerts.
+                Outcome::DryRunDenied => {
+                    recorder
+                        .register_counter(&keys.dry_run_denied, &METADATA)
                         .increment(1);
                 }
                 Outcome::AuthorizerFailed => {
