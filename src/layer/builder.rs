@@ -194,9 +194,12 @@ impl AuthzLayerBuilder {
             body_timeout: self.body_timeout,
             expose_authorizer_errors: self.expose_authorizer_errors,
             dry_run: self.dry_run,
-            plans,
             namespace_fn: self.namespace_fn,
-            meters: Meters::new(self.known_namespaces),
+            meters: Meters::new(
+                self.known_namespaces,
+                plans.values().map(|p| Arc::clone(&p.api)),
+            ),
+            plans,
         })
     }
 

@@ -265,7 +265,7 @@ impl<'a> Call<'a> {
         ending.record(&self.span);
         self.shared
             .meters
-            .record(ending.namespace(), outcome, authorizer_latency);
+            .record(&self.api, ending.namespace(), outcome, authorizer_latency);
         self.span.in_scope(|| ending.log());
         ending.next(dry_run, self.shared.expose_authorizer_errors)
     }

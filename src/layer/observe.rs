@@ -7,6 +7,7 @@
 //! with what to alert on.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use metrics::{Key, Label, Level, Metadata, Unit};
@@ -22,6 +23,11 @@ const UNAUTHORIZED: &str = "service_errors_unauthorized";
 const AUTHORIZE_FAILED: &str = "service_errors_authorize_failed";
 const MAPPER_FAILURES: &str = "tonic_authz_claim_mapper_failures_total";
 const DRY_RUN_DENIALS: &str = "tonic_authz_dry_run_denials_total";
+const API_DECISIONS: &str = "tonic_authz_api_decisions_total";
+
+/// The label value for a method no table knows (callers choose paths: they never become
+/// label values).
+const UNKNOWN_API: &str = "_unknown_";
 
 /// Describes the layer's metrics to the installed recorder (help text and unit), so exporters
 /// such as Prometheus show them.
@@ -53,6 +59,12 @@ fn describe() {
         MAPPER_FAILURES,
         Unit::Count,
         "Calls denied because the claim mapper refused the credentials, by reason."
+    );
+    metrics::describe_counter!(
+        API_DECISIONS,
+        Unit::Count,
+        "Authorization decisions by API (the gRPC method path; _unknown_ for methods no table \
+         knows) and outcome, as in tonic_authz_decisions_total."
     );
     metrics::describe_counter!(
         DRY_RUN_DENIALS,
@@ -140,14 +152,39 @@ impl NamespaceKeys {
 #[derive(Debug)]
 pub(crate) struct Meters {
     decisions: [Key; 6],
+    apis: HashMap<Arc<str>, [Key; 6]>,
+    unknown_api: [Key; 6],
     known: HashMap<String, NamespaceKeys>,
     unknown: NamespaceKeys,
 }
 
 impl Meters {
-    pub(crate) fn new(known_namespaces: impl IntoIterator<Item = String>) -> Meters {
+    /// Keys for the declared namespaces and the known methods (`apis`).
+    pub(crate) fn new(
+        known_namespaces: impl IntoIterator<Item = String>,
+        apis: impl IntoIterator<Item = Arc<str>>,
+    ) -> Meters {
         describe();
-        Meters {
+        let api_keys = |api: &str| {
+            Outcome::ALL.map(|o| {
+                Key::from_parts(
+                    API_DECISIONS,
+                    vec![
+                        Label::new("api", api.to_owned()),
+                        Label::from_static_parts("outcome", o.as_str()),
+                    ],
+                )
+            })
+        };
+        let meters = Meters {
+            apis: apis
+                .into_iter()
+                .map(|api| {
+                    let keys = api_keys(&api);
+                    (api, keys)
+                })
+                .collect(),
+            unknown_api: api_keys(UNKNOWN_API),
             decisions: Outcome::ALL.map(|o| {
                 Key::from_parts(
                     DECISIONS,
@@ -162,7 +199,24 @@ impl Meters {
                 })
                 .collect(),
             unknown: NamespaceKeys::new(UNKNOWN_NAMESPACE),
-        }
+        };
+        meters.register();
+        meters
+    }
+
+    /// Registers the counters every deployment has at zero, so their series exist before the
+    /// first event: an alert on `increase(...)` or a dashboard panel then sees 0, not "no
+    /// data". Per-API and per-namespace series appear with their first call.
+    fn register(&self) {
+        metrics::with_recorder(|recorder| {
+            for key in self.decisions.iter().chain([
+                &self.unknown.unauthorized,
+                &self.unknown.authorize_failed,
+                &self.unknown.dry_run_denied,
+            ]) {
+                recorder.register_counter(key, &METADATA).increment(0);
+            }
+        });
     }
 
     /// The keys for `namespace`: its own when declared, `_unknown_` otherwise.
@@ -177,6 +231,7 @@ impl Meters {
     /// never ran (a malformed request or a claim-mapper failure).
     pub(crate) fn record(
         &self,
+        api: &str,
         namespace: &str,
         outcome: Outcome,
         authorizer_latency: Option<Duration>,
@@ -184,6 +239,10 @@ impl Meters {
         metrics::with_recorder(|recorder| {
             recorder
                 .register_counter(&self.decisions[outcome.index()], &METADATA)
+                .increment(1);
+            let api_keys = self.apis.get(api).unwrap_or(&self.unknown_api);
+            recorder
+                .register_counter(&api_keys[outcome.index()], &METADATA)
                 .increment(1);
             let keys = self.namespace(namespace);
             if let Some(latency) = authorizer_latency {
