@@ -105,6 +105,7 @@ pub use layer::{
     ResponseFuture, ScanError, UNAUTHORIZED_MESSAGE, permission_denied, scan_string_field,
     temporal_namespace_fields,
 };
+pub use layer::{Denial, DenialKind, DenialStyle, UNAUTHENTICATED_MESSAGE};
 pub use peer::{PeerIdentity, TlsConnection, TlsSubject, peer_identity};
 pub use target::{CallTarget, Decision, RequestMessage};
 pub use temporal::{is_health_check_api, is_read_only_global_api, is_read_only_namespace_api};

@@ -31,6 +31,7 @@
 pub(crate) mod body;
 mod builder;
 mod call;
+mod denial;
 mod future;
 mod namespace;
 mod observe;
@@ -48,10 +49,11 @@ use http::HeaderName;
 use prost_reflect::MessageDescriptor;
 
 pub use builder::AuthzLayerBuilder;
+pub use denial::{Denial, DenialKind, DenialStyle};
 pub use future::ResponseFuture;
 pub use namespace::{ScanError, scan_string_field, temporal_namespace_fields};
 pub use service::Authz;
-pub use status::{UNAUTHORIZED_MESSAGE, permission_denied};
+pub use status::{UNAUTHENTICATED_MESSAGE, UNAUTHORIZED_MESSAGE, permission_denied};
 
 use crate::{Authorizer, ClaimMapper, RequestMessage};
 use observe::Meters;
@@ -87,6 +89,7 @@ pub(crate) struct Shared {
     pub(crate) plans: HashMap<Box<str>, MethodPlan>,
     pub(crate) namespace_fn: Option<Arc<NamespaceFn>>,
     pub(crate) meters: Meters,
+    pub(crate) denials: denial::Denials,
 }
 
 /// The expected JWT audience handed to the claim mapper.
