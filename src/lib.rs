@@ -146,6 +146,7 @@ pub use keys::{
     JwtAlgorithm, KeyError, KeyErrorKind, StaticKeyProvider, TokenKeyProvider, VerificationKey,
 };
 pub use layer::{Authz, AuthzLayer, AuthzLayerBuilder, ResponseFuture};
+pub use layer::{Denial, DenialKind, DenialStyle};
 #[cfg(feature = "tls")]
 pub use peer::{PeerIdentity, peer_identity};
 pub use peer::{TlsConnection, TlsSubject};

@@ -168,6 +168,12 @@ fn metric_values(snapshotter: &Snapshotter) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// The per-API decision counters of the method these tests call.
+const START_ALLOWED: &str = "tonic_authz_api_decisions_total{api=/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution,outcome=allowed}";
+const START_DENIED: &str = "tonic_authz_api_decisions_total{api=/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution,outcome=denied}";
+const START_MAPPER_FAILED: &str = "tonic_authz_api_decisions_total{api=/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution,outcome=claim_mapper_failed}";
+const START_AUTHORIZER_FAILED: &str = "tonic_authz_api_decisions_total{api=/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution,outcome=authorizer_failed}";
+
 fn expected(entries: &[(&str, u64)]) -> BTreeMap<String, u64> {
     entries.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
 }
@@ -251,6 +257,13 @@ fn counters_for_allowed_denied_and_mapper_failed_calls() {
                 2
             ),
             ("tonic_authz_decisions_total{outcome=denied}", 1),
+            (START_ALLOWED, 1),
+            (START_MAPPER_FAILED, 2),
+            (START_DENIED, 1),
+            // The writer's token is verified once, then found in the cache; the forged and
+            // the malformed tokens are looked up and missed.
+            ("tonic_authz_token_cache_requests_total{result=hit}", 1),
+            ("tonic_authz_token_cache_requests_total{result=miss}", 3),
         ])
     );
 }
@@ -291,6 +304,7 @@ fn counters_for_authorizer_failures() {
                 1
             ),
             ("tonic_authz_decisions_total{outcome=authorizer_failed}", 1),
+            (START_AUTHORIZER_FAILED, 1),
         ])
     );
 }
@@ -361,6 +375,8 @@ fn made_up_namespaces_never_become_labels() {
                 "tonic_authz_decisions_total{outcome=denied}",
                 CALLS - CALLS / 10
             ),
+            (START_ALLOWED, CALLS / 10),
+            (START_DENIED, CALLS - CALLS / 10),
         ])
     );
 }
@@ -499,18 +515,21 @@ fn dry_run_lets_would_be_denials_through_and_counts_them() {
     let decisions: BTreeMap<String, u64> = metric_values(&snapshotter)
         .into_iter()
         .filter(|(k, _)| {
-            k.starts_with("tonic_authz_decisions_total") || k.starts_with("service_errors")
+            k.starts_with("tonic_authz_decisions_total")
+                || k.starts_with("service_errors")
+                || k.starts_with("tonic_authz_dry_run")
         })
         .collect();
+    // Counted apart from real denials: `service_errors_unauthorized` stays at zero.
     assert_eq!(
         decisions,
         expected(&[
             (
-                "service_errors_unauthorized{namespace=_unknown_,operation=Authorization}",
+                "tonic_authz_dry_run_denials_total{namespace=_unknown_,operation=Authorization}",
                 1
             ),
             (
-                "service_errors_unauthorized{namespace=payments,operation=Authorization}",
+                "tonic_authz_dry_run_denials_total{namespace=payments,operation=Authorization}",
                 1
             ),
             ("tonic_authz_decisions_total{outcome=allowed}", 1),

@@ -443,6 +443,10 @@ fn expiration_checks_count_log_and_set_gauges() {
         })
         .collect();
     gauges.sort_by(|a, b| a.0.cmp(&b.0));
+    // The time left on the certificate that expires first: the one that expired a day ago.
+    let earliest = gauges.pop().unwrap();
+    assert_eq!(earliest.0, "tonic_authz_certificate_expiry_seconds");
+    assert!((-86_410.0..-86_390.0).contains(&earliest.2), "{earliest:?}");
     assert_eq!(
         gauges,
         vec![

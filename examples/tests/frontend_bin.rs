@@ -112,6 +112,8 @@ async fn bad_flags_are_rejected() {
         &["--no-authz", "--jwks-uri", "http://127.0.0.1:1/jwks.json"][..],
         &["token"][..],
         &["token", "--permission", "default:read", "--ttl", "soon"][..],
+        // One duration syntax: Go's, as in the config file, which has no days.
+        &["token", "--permission", "default:read", "--ttl", "7d"][..],
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_frontend"))
             .args(args)

@@ -6,8 +6,10 @@
 //! sections this crate ignores (their values may name variables only the Temporal server has).
 //!
 //! Grammar: `${NAME}` with `NAME` = `[A-Za-z_][A-Za-z0-9_]*` is replaced by the variable's
-//! value; `$${` is a literal `${`; any other `$` is kept as is. An unset variable, an
-//! unterminated `${` or a bad name is an error.
+//! value; `${NAME:-default}` by the value, or by `default` when the variable is unset or empty
+//! (as the shell and Temporal's own config templates do; the default is literal text, up to the
+//! first `}`); `$${` is a literal `${`; any other `$` is kept as is. An unset variable without
+//! a default, an unterminated `${` or a bad name is an error.
 
 use std::fmt;
 
@@ -37,15 +39,22 @@ pub(crate) fn expand(value: &str, env: EnvLookup<'_>) -> Result<Option<String>, 
             let Some(end) = after.find('}') else {
                 return Err(format!("unterminated `${{` in {value:?}"));
             };
-            let name = &after[..end];
+            let (name, default) = match after[..end].split_once(":-") {
+                Some((name, default)) => (name, Some(default)),
+                None => (&after[..end], None),
+            };
             if !is_valid_name(name) {
                 return Err(format!(
                     "invalid environment variable name {name:?} in {value:?}"
                 ));
             }
-            match env(name) {
-                Some(v) => out.push_str(&v),
-                None => return Err(format!("environment variable `{name}` is not set")),
+            match (env(name), default) {
+                (Some(v), Some(default)) if v.is_empty() => out.push_str(default),
+                (Some(v), _) => out.push_str(&v),
+                (None, Some(default)) => out.push_str(default),
+                (None, None) => {
+                    return Err(format!("environment variable `{name}` is not set"));
+                }
             }
             rest = &after[end + 1..];
             changed = true;
@@ -91,6 +100,18 @@ struct EnvAccess<'e, A> {
     env: EnvLookup<'e>,
 }
 
+/// Integer targets (ports, sizes) read a scalar as it comes, so that a `${NAME}` reference,
+/// which is a string in the file, becomes the number its expansion spells.
+macro_rules! integer_deserialize {
+    ($($method:ident),* $(,)?) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+                self.inner.deserialize_any(IntegerVisitor { inner: visitor, env: self.env })
+            }
+        )*
+    };
+}
+
 macro_rules! forward_deserialize {
     ($($method:ident),* $(,)?) => {
         $(
@@ -107,15 +128,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for EnvDeserializer<'_, D> {
     forward_deserialize!(
         deserialize_any,
         deserialize_bool,
-        deserialize_i8,
-        deserialize_i16,
-        deserialize_i32,
-        deserialize_i64,
         deserialize_i128,
-        deserialize_u8,
-        deserialize_u16,
-        deserialize_u32,
-        deserialize_u64,
         deserialize_u128,
         deserialize_f32,
         deserialize_f64,
@@ -129,6 +142,17 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for EnvDeserializer<'_, D> {
         deserialize_seq,
         deserialize_map,
         deserialize_identifier,
+    );
+
+    integer_deserialize!(
+        deserialize_i8,
+        deserialize_i16,
+        deserialize_i32,
+        deserialize_i64,
+        deserialize_u8,
+        deserialize_u16,
+        deserialize_u32,
+        deserialize_u64,
     );
 
     fn deserialize_unit_struct<V: Visitor<'de>>(
@@ -328,6 +352,87 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for EnvVisitor<'_, V> {
     }
 }
 
+/// Reads an integer, or a string whose `${NAME}` expansion is an integer; any other value goes
+/// to the target's visitor unchanged, which refuses it as before.
+struct IntegerVisitor<'e, V> {
+    inner: V,
+    env: EnvLookup<'e>,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for IntegerVisitor<'_, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.expecting(f)
+    }
+
+    forward_visit!(
+        visit_bool(bool),
+        visit_i8(i8),
+        visit_i16(i16),
+        visit_i32(i32),
+        visit_i128(i128),
+        visit_u8(u8),
+        visit_u16(u16),
+        visit_u32(u32),
+        visit_u128(u128),
+        visit_f32(f32),
+        visit_f64(f64),
+        visit_char(char),
+        visit_bytes(&[u8]),
+        visit_borrowed_bytes(&'de [u8]),
+        visit_byte_buf(Vec<u8>),
+    );
+
+    // An out-of-range number is re-raised as a plain message, which the YAML parser locates
+    // at the value (its own range errors point at the key instead).
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
+        self.inner.visit_u64(v).map_err(relocate)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<V::Value, E> {
+        self.inner.visit_i64(v).map_err(relocate)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
+        let Some(expanded) = expand(v, self.env).map_err(E::custom)? else {
+            return self.inner.visit_str(v);
+        };
+        let text = expanded.trim();
+        if let Ok(n) = text.parse::<u64>() {
+            self.inner.visit_u64(n)
+        } else if let Ok(n) = text.parse::<i64>() {
+            self.inner.visit_i64(n)
+        } else {
+            Err(E::custom(format!(
+                "{v:?} expands to {expanded:?}, which is not an integer"
+            )))
+        }
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
+        self.visit_str(&v)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_none()
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_unit()
+    }
+}
+
+/// The error's message without the location its text ends with, as a plain message.
+fn relocate<E: de::Error>(error: E) -> E {
+    let text = error.to_string();
+    let bare = match text.rfind(" at line ") {
+        Some(at) if text[at..].contains(", column ") => &text[..at],
+        _ => text.as_str(),
+    };
+    E::custom(bare)
+}
+
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for EnvSeed<'_, S> {
     type Value = S::Value;
 
@@ -464,6 +569,31 @@ mod tests {
         assert_eq!(expand("$${DIR}", &env), Ok(Some("${DIR}".to_owned())));
         // A value is not expanded twice.
         assert_eq!(expand("${DOLLAR}", &env), Ok(Some("${DIR}".to_owned())));
+    }
+
+    #[test]
+    fn defaults_apply_when_unset_or_empty() {
+        assert_eq!(
+            expand("${DIR:-/tmp}/a.pem", &env),
+            Ok(Some("/etc/certs/a.pem".to_owned()))
+        );
+        assert_eq!(expand("${NOPE:-7233}", &env), Ok(Some("7233".to_owned())));
+        assert_eq!(expand("${EMPTY:-x}", &env), Ok(Some("x".to_owned())));
+        // An empty default is a choice: the variable may be unset.
+        assert_eq!(expand("a${NOPE:-}b", &env), Ok(Some("ab".to_owned())));
+        // The default is literal text, never expanded again.
+        assert_eq!(
+            expand("${NOPE:-$HOME:-x}", &env),
+            Ok(Some("$HOME:-x".to_owned()))
+        );
+        assert_eq!(
+            expand("${1X:-y}", &env),
+            Err("invalid environment variable name \"1X\" in \"${1X:-y}\"".to_owned())
+        );
+        assert_eq!(
+            expand("${NOPE:-never", &env),
+            Err("unterminated `${` in \"${NOPE:-never\"".to_owned())
+        );
     }
 
     #[test]

@@ -4,15 +4,19 @@
 //! read are `global.authorization` (Temporal's keys plus this crate's additions), `global.tls`
 //! (Temporal's) and `services.frontend.rpc` (`grpcPort`, `bindOnIP`, `bindOnLocalHost`).
 //!
-//! - **Unknown keys are errors** inside every section read, so a typo never silently weakens
-//!   security. The other sections a Temporal config has (`persistence`, `log`,
-//!   `clusterMetadata`, `dcRedirectionPolicy`, `archival`, `publicClient`,
-//!   `dynamicConfigClient`, `namespaceDefaults`, `otel`; in `global`: `membership`, `pprof`,
-//!   `metrics`; the other `services`) are accepted and ignored; any other top-level key is an
-//!   error.
+//! - **Unknown keys are errors inside the sections acted on** (`global.authorization`,
+//!   `global.tls`, `services.frontend.rpc`), so a typo there never silently weakens security.
+//!   Everywhere else the file is read as Temporal reads it: every other section and key
+//!   (`persistence`, `log`, `clusterMetadata`, `archival`, `global.membership`,
+//!   `global.metrics`, other services, and keys later Temporal versions add) is accepted and
+//!   ignored, so the config of a running Temporal deployment loads unchanged.
+//! - **Templates**: a file marked `# enable-template` in its leading comments is a Go
+//!   template Temporal renders before reading; this crate does not render templates and says
+//!   so (see [`ConfigLoader::load_str`]).
 //! - **Durations** are Go's (`500ms`, `30s`, `1m`, `1h30m`, `0`).
 //! - **Environment variables**: `${NAME}` in any string value is replaced by the variable's
-//!   value; an unset variable is an error naming it (`$${` writes a literal `${`).
+//!   value; an unset variable is an error naming it; `${NAME:-default}` falls back to
+//!   `default` when the variable is unset or empty (`$${` writes a literal `${`).
 //! - **Errors** name the file, the key path and, where the YAML parser knows it, the line and
 //!   column: `frontend.yaml:12:17: global.authorization.authorizer: unknown authorizer: foo`.
 //!
@@ -50,6 +54,7 @@ mod build;
 mod env;
 mod error;
 mod services;
+mod template;
 
 // The Go-duration serde helper lives on the ground floor, shared with `tls`; the config
 // sections name it `super::duration`.
@@ -59,7 +64,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_saphyr::MessageFormatter as _;
 
 pub use authorization::{Authorization, AuthorizerKind, ClaimMapperKind, JwtKeyProvider};
@@ -70,41 +74,33 @@ pub use services::{FrontendRpc, FrontendService, Services};
 use env::EnvDeserializer;
 
 /// A whole configuration file in Temporal's shape; see the [module docs](self).
+///
+/// Lenient, as Temporal's loader: keys other than `global` and `services` are Temporal's
+/// business (`persistence`, `clusterMetadata`, ...) and are skipped without being expanded.
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct Config {
     /// `global`.
     pub global: Global,
     /// `services`.
     pub services: Services,
-    // Temporal's other top-level sections: accepted, not read.
-    persistence: Option<IgnoredAny>,
-    log: Option<IgnoredAny>,
-    cluster_metadata: Option<IgnoredAny>,
-    dc_redirection_policy: Option<IgnoredAny>,
-    archival: Option<IgnoredAny>,
-    public_client: Option<IgnoredAny>,
-    dynamic_config_client: Option<IgnoredAny>,
-    namespace_defaults: Option<IgnoredAny>,
-    otel: Option<IgnoredAny>,
     #[serde(skip)]
     source_file: Option<PathBuf>,
 }
 
 /// `global`: process-wide settings.
+///
+/// Lenient, as Temporal's loader: `membership`, `pprof`, `metrics` and any other key are
+/// skipped; the two sections read are strict.
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct Global {
     /// `global.authorization`.
     pub authorization: Authorization,
     /// `global.tls`: Temporal's TLS settings, as the [`tls`](crate::tls) module reads them.
     pub tls: crate::tls::GlobalTls,
-    // Temporal's other `global` sections: accepted, not read.
-    membership: Option<IgnoredAny>,
-    pprof: Option<IgnoredAny>,
-    metrics: Option<IgnoredAny>,
 }
 
 impl Config {
@@ -155,6 +151,25 @@ impl Config {
     pub(crate) fn locate(&self, error: ConfigError) -> ConfigError {
         error.with_file(self.source_file())
     }
+}
+
+/// Parses a duration as the configuration files spell them: Go's syntax (`500ms`, `30s`,
+/// `1m`, `1h30m`, `0`), so a command-line flag accepts exactly what the config accepts.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let ttl = tonic_authz::config::parse_duration("1h30m")?;
+/// assert_eq!(ttl, Duration::from_secs(5400));
+/// assert!(tonic_authz::config::parse_duration("7d").is_err());
+/// # Ok::<(), tonic_authz::config::ConfigError>(())
+/// ```
+///
+/// # Errors
+///
+/// The text is not a Go duration, or it is negative.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, ConfigError> {
+    duration::parse(text).map_err(|e| ConfigError::new(ConfigErrorKind::Parse, e.to_string()))
 }
 
 type BoxedLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -233,9 +248,12 @@ impl ConfigLoader {
     ///
     /// # Errors
     ///
-    /// The text is not a valid configuration.
+    /// The text is not a valid configuration, or it is a Go template (a `# enable-template`
+    /// line among its leading comments: Temporal renders such files before reading them, this
+    /// crate does not).
     pub fn load_str(self, yaml: &str) -> Result<Config, ConfigError> {
         let file = self.source_name.as_deref();
+        template::refuse_templates(yaml).map_err(|e| e.with_file(file))?;
         // An empty document is an empty configuration: every default.
         if yaml.lines().all(|l| {
             let l = l.trim();
@@ -246,7 +264,9 @@ impl ConfigLoader {
                 ..Config::default()
             });
         }
-        let options = serde_saphyr::options! { with_snippet: false };
+        // An empty value is an empty string, as Go's YAML decoder reads it into a string:
+        // Temporal's rendered templates are full of `certFile:` with nothing after it.
+        let options = serde_saphyr::options! { with_snippet: false, null_as_string: true };
         let mut key_path = String::new();
         let env: &dyn Fn(&str) -> Option<String> = &*self.env;
         let parsed = serde_saphyr::with_deserializer_from_str_with_options(yaml, options, |de| {

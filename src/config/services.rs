@@ -1,6 +1,7 @@
 //! `services`: Temporal's per-service settings; only `services.frontend.rpc` matters here (where
-//! the secured frontend listens). The other Temporal services are accepted and ignored, so a
-//! real Temporal config file loads as it is.
+//! the secured frontend listens). The other Temporal services, and any other key beside `rpc`,
+//! are accepted and ignored, as Temporal's loader does, so a real Temporal config file loads as
+//! it is; `services.frontend.rpc` itself is strict.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -12,24 +13,19 @@ use super::ConfigError;
 
 /// `services`: Temporal's map from service name to settings.
 ///
-/// `frontend` is read; `internal-frontend`, `history`, `matching` and `worker` are accepted
-/// and ignored; any other service name is an error (most likely a typo).
+/// `frontend` is read; `internal-frontend`, `history`, `matching`, `worker` and any other
+/// service are accepted and ignored.
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct Services {
     /// `services.frontend`. Default: see [`FrontendRpc`].
     pub frontend: FrontendService,
-    #[serde(rename = "internal-frontend")]
-    internal_frontend: Option<IgnoredAny>,
-    history: Option<IgnoredAny>,
-    matching: Option<IgnoredAny>,
-    worker: Option<IgnoredAny>,
 }
 
-/// `services.frontend`.
+/// `services.frontend`: `rpc` is read; any other key is Temporal's and ignored.
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct FrontendService {
     /// `services.frontend.rpc`.

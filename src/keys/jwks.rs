@@ -25,6 +25,34 @@ use crate::keys::provider::TokenKeyProvider;
 use crate::keys::set::{KeySet, Lookup, lookup_error, quote_kid};
 use crate::{BoxFuture, ClaimsError, ClaimsErrorKind};
 
+#[cfg(feature = "metrics")]
+const KEYS_LOADED: &str = "tonic_authz_jwks_keys_loaded";
+#[cfg(feature = "metrics")]
+const FETCHES: &str = "tonic_authz_jwks_fetches_total";
+#[cfg(feature = "metrics")]
+const KID_MISS_REFETCHES: &str = "tonic_authz_jwks_kid_miss_refetches_total";
+
+#[cfg(feature = "metrics")]
+/// Describes the key provider's metrics to the installed recorder (help text and unit).
+fn describe_metrics() {
+    metrics::describe_gauge!(
+        KEYS_LOADED,
+        metrics::Unit::Count,
+        "Verification keys in the current JWKS snapshot (0 until the first fetch succeeds)."
+    );
+    metrics::describe_counter!(
+        FETCHES,
+        metrics::Unit::Count,
+        "JWKS fetches (periodic and on an unknown kid), by outcome: success or error; on error \
+         the previous keys are kept."
+    );
+    metrics::describe_counter!(
+        KID_MISS_REFETCHES,
+        metrics::Unit::Count,
+        "Extra JWKS fetches started because a token named a key id not in the snapshot."
+    );
+}
+
 const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 const DEFAULT_KID_MISS_COOLDOWN: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -146,7 +174,9 @@ impl JwksKeyProviderBuilder {
             completed,
         });
         #[cfg(feature = "metrics")]
-        metrics::gauge!("tonic_authz_jwks_keys_loaded").set(0.0);
+        describe_metrics();
+        #[cfg(feature = "metrics")]
+        metrics::gauge!(KEYS_LOADED).set(0.0);
         if !inner.sources.is_empty() {
             let _flight = inner.flight.lock().await;
             if let Err(e) = inner.fetch_all().await {
@@ -297,7 +327,7 @@ impl Inner {
                 self.keys.store(Arc::new(set));
                 self.loaded.store(true, Ordering::Release);
                 #[cfg(feature = "metrics")]
-                metrics::gauge!("tonic_authz_jwks_keys_loaded").set(count as f64);
+                metrics::gauge!(KEYS_LOADED).set(count as f64);
                 tracing::debug!(keys = count, "token keys loaded");
                 "success"
             }
@@ -307,7 +337,7 @@ impl Inner {
             }
         };
         #[cfg(feature = "metrics")]
-        metrics::counter!("tonic_authz_jwks_fetches_total", "outcome" => outcome).increment(1);
+        metrics::counter!(FETCHES, "outcome" => outcome).increment(1);
         let done = self.fetches.fetch_add(1, Ordering::AcqRel) + 1;
         self.completed.send_replace(done);
         result.map(|entries| entries.len())
@@ -347,7 +377,7 @@ impl Inner {
         flight.last_kid_miss_refetch = Some(now);
         self.kid_miss_refetches.fetch_add(1, Ordering::AcqRel);
         #[cfg(feature = "metrics")]
-        metrics::counter!("tonic_authz_jwks_kid_miss_refetches_total").increment(1);
+        metrics::counter!(KID_MISS_REFETCHES).increment(1);
         tracing::info!(kid = %quote_kid(kid), "unknown key id; refetching token keys");
         // The outcome is logged and counted inside; the caller looks the key up again.
         let _ = self.fetch_all().await;

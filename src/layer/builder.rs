@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::HeaderName;
 use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 
+use super::denial::{Denial, DenialStyle, Denials};
 use super::observe::Meters;
 use super::{
     Audience, AuthzLayer, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, MethodPlan, NamespaceFn,
@@ -34,6 +35,7 @@ pub struct AuthzLayerBuilder {
     namespace_field_name: String,
     namespace_fn: Option<Arc<NamespaceFn>>,
     known_namespaces: Vec<String>,
+    denials: Denials,
 }
 
 impl Default for AuthzLayerBuilder {
@@ -53,6 +55,7 @@ impl Default for AuthzLayerBuilder {
             namespace_field_name: "namespace".to_owned(),
             namespace_fn: None,
             known_namespaces: Vec::new(),
+            denials: Denials::default(),
         }
     }
 }
@@ -190,6 +193,26 @@ impl AuthzLayerBuilder {
         self
     }
 
+    /// Which gRPC codes refusals get: Temporal's `PERMISSION_DENIED` for every refusal, or the
+    /// gRPC convention, `UNAUTHENTICATED` for missing or invalid credentials (see
+    /// [`DenialStyle`]). Default [`DenialStyle::Temporal`], which Temporal's clients expect.
+    pub fn denial_style(mut self, style: DenialStyle) -> AuthzLayerBuilder {
+        self.denials.style = style;
+        self
+    }
+
+    /// Shapes every refusal's response: the closure gets the [`Denial`] (kind, API, namespace,
+    /// internal reason, claims) and the status the layer would send, and returns the status to
+    /// send. Not called for malformed requests, nor in dry-run mode (nothing is refused).
+    /// Default: none.
+    pub fn on_denial<F>(mut self, f: F) -> AuthzLayerBuilder
+    where
+        F: Fn(&Denial, tonic::Status) -> tonic::Status + Send + Sync + 'static,
+    {
+        self.denials.hook = Some(Arc::new(f));
+        self
+    }
+
     /// The layer.
     pub fn build(self) -> AuthzLayer {
         let plans = self.plans();
@@ -207,9 +230,13 @@ impl AuthzLayerBuilder {
             expose_authorizer_errors: self.expose_authorizer_errors,
             dry_run: self.dry_run,
             cross_namespace_commands: self.cross_namespace_commands,
-            plans,
             namespace_fn: self.namespace_fn,
-            meters: Meters::new(self.known_namespaces),
+            meters: Meters::new(
+                self.known_namespaces,
+                plans.values().map(|p| Arc::clone(&p.api)),
+            ),
+            plans,
+            denials: self.denials,
         })
     }
 

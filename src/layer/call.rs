@@ -17,8 +17,9 @@ use tracing::{Instrument, Span};
 
 use super::body::{Encoding, ReplayBody, read_first_message};
 use super::cross_namespace::cross_namespace_targets;
+use super::denial::{Denial, DenialKind};
 use super::namespace::scan_string_field;
-use super::observe::Outcome;
+use super::outcome::Outcome;
 use super::status::permission_denied;
 use super::{Audience, MethodPlan, Shared};
 use crate::temporal::RESPOND_WORKFLOW_TASK_COMPLETED;
@@ -325,14 +326,23 @@ impl<'a> Call<'a> {
             for (namespace, latency) in earlier {
                 self.shared
                     .meters
-                    .record(namespace, Outcome::Allowed, Some(*latency));
+                    .record(&self.api, namespace, Outcome::Allowed, Some(*latency));
             }
         }
         self.shared
             .meters
-            .record(ending.namespace(), outcome, authorizer_latency);
+            .record(&self.api, ending.namespace(), outcome, authorizer_latency);
         self.span.in_scope(|| ending.log());
-        ending.next(dry_run, self.shared.expose_authorizer_errors)
+        let denial = (!dry_run).then(|| ending.denial(&self.api)).flatten();
+        match (
+            ending.next(dry_run, self.shared.expose_authorizer_errors),
+            denial,
+        ) {
+            (Next::Respond(status), Some(denial)) => {
+                Next::Respond(self.shared.denials.respond(&denial, status))
+            }
+            (next, _) => next,
+        }
     }
 
     fn span(&self) -> Span {
@@ -429,6 +439,46 @@ impl Ending {
                 }
             },
         }
+    }
+
+    /// What a refusal is, for the answer policy; `None` when the call is not refused (or is
+    /// malformed, which is not a denial). No claims and a denial means no credentials.
+    fn denial(&self, api: &Arc<str>) -> Option<Denial> {
+        let (kind, namespace, reason, claims) = match self {
+            Ending::Malformed(_) => return None,
+            Ending::MapperFailed { namespace, error } => (
+                DenialKind::Unauthenticated,
+                namespace.as_str(),
+                error.to_string(),
+                None,
+            ),
+            Ending::Decided {
+                claims,
+                target,
+                decision,
+                ..
+            } => {
+                let kind = match (decision, claims) {
+                    (Ok(Decision::Allow), _) => return None,
+                    (Ok(Decision::Deny { .. }), None) => DenialKind::Unauthenticated,
+                    (Ok(Decision::Deny { .. }), Some(_)) => DenialKind::PermissionDenied,
+                    (Err(_), _) => DenialKind::AuthorizerFailed,
+                };
+                let reason = match decision {
+                    Ok(Decision::Deny { reason }) => reason.clone().unwrap_or_default(),
+                    Err(status) => status.message().to_owned(),
+                    Ok(Decision::Allow) => String::new(),
+                };
+                (kind, target.namespace(), reason, claims.clone())
+            }
+        };
+        Some(Denial {
+            kind,
+            api: Arc::clone(api),
+            namespace: namespace.to_owned(),
+            reason,
+            claims,
+        })
     }
 
     /// Forward, let through (dry run) or answer. A malformed request is never forwarded, not

@@ -32,9 +32,15 @@ pub(crate) mod body;
 mod builder;
 mod call;
 mod cross_namespace;
+mod denial;
 mod future;
 mod namespace;
+#[cfg(feature = "metrics")]
 mod observe;
+#[cfg(not(feature = "metrics"))]
+#[path = "observe_off.rs"]
+mod observe;
+mod outcome;
 mod service;
 mod status;
 #[cfg(test)]
@@ -51,6 +57,7 @@ use prost_reflect::MessageDescriptor;
 pub use builder::AuthzLayerBuilder;
 #[cfg(feature = "fuzzing")]
 pub(crate) use cross_namespace::cross_namespace_targets;
+pub use denial::{Denial, DenialKind, DenialStyle};
 pub use future::ResponseFuture;
 #[cfg(not(feature = "fuzzing"))]
 use namespace::temporal_namespace_fields;
@@ -93,6 +100,7 @@ pub(crate) struct Shared {
     pub(crate) plans: HashMap<Box<str>, MethodPlan>,
     pub(crate) namespace_fn: Option<Arc<NamespaceFn>>,
     pub(crate) meters: Meters,
+    pub(crate) denials: denial::Denials,
 }
 
 /// The expected JWT audience handed to the claim mapper.

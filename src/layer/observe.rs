@@ -2,52 +2,84 @@
 //! them). Namespace labels are bounded: only namespaces the operator declared as known become
 //! label values; anything else is `_unknown_`, as Temporal does with its registry.
 //!
-//! The metric keys are built once, when the layer is built, so a call only looks its keys up.
-//! Without the `metrics` feature, [`Meters`] records nothing.
+//! The metric keys are built once, when the layer is built, so a call only looks its keys up;
+//! the metrics are described (help text, unit) then too. `docs/observability.md` lists them
+//! with what to alert on.
 
-#[cfg(feature = "metrics")]
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-#[cfg(feature = "metrics")]
-use metrics::{Key, Label, Level, Metadata};
+use metrics::{Key, Label, Level, Metadata, Unit};
 
+use super::outcome::Outcome;
 use crate::ClaimsErrorKind;
 
 /// The label value for a namespace nobody declared.
-#[cfg(feature = "metrics")]
 pub(crate) const UNKNOWN_NAMESPACE: &str = "_unknown_";
 
-#[cfg(feature = "metrics")]
 const DECISIONS: &str = "tonic_authz_decisions_total";
-#[cfg(feature = "metrics")]
 const LATENCY: &str = "service_authorization_latency";
-#[cfg(feature = "metrics")]
 const UNAUTHORIZED: &str = "service_errors_unauthorized";
-#[cfg(feature = "metrics")]
 const AUTHORIZE_FAILED: &str = "service_errors_authorize_failed";
-#[cfg(feature = "metrics")]
 const MAPPER_FAILURES: &str = "tonic_authz_claim_mapper_failures_total";
+const DRY_RUN_DENIALS: &str = "tonic_authz_dry_run_denials_total";
+const API_DECISIONS: &str = "tonic_authz_api_decisions_total";
+
+/// The label value for a method no table knows (callers choose paths: they never become
+/// label values).
+const UNKNOWN_API: &str = "_unknown_";
+
+/// Describes the layer's metrics to the installed recorder (help text and unit), so exporters
+/// such as Prometheus show them.
+fn describe() {
+    metrics::describe_counter!(
+        DECISIONS,
+        Unit::Count,
+        "Authorization decisions by outcome: allowed, denied, dry_run_denied (denied but let \
+         through in dry-run mode), claim_mapper_failed, authorizer_failed, malformed_request."
+    );
+    metrics::describe_histogram!(
+        LATENCY,
+        Unit::Seconds,
+        "Time the authorizer took to decide one call, by namespace (Temporal's name)."
+    );
+    metrics::describe_counter!(
+        UNAUTHORIZED,
+        Unit::Count,
+        "Calls denied by the authorizer, by namespace (Temporal's name); dry-run denials are \
+         counted in tonic_authz_dry_run_denials_total instead."
+    );
+    metrics::describe_counter!(
+        AUTHORIZE_FAILED,
+        Unit::Count,
+        "Calls denied because the authorizer failed (returned an error), by namespace \
+         (Temporal's name)."
+    );
+    metrics::describe_counter!(
+        MAPPER_FAILURES,
+        Unit::Count,
+        "Calls denied because the claim mapper refused the credentials, by reason."
+    );
+    metrics::describe_counter!(
+        API_DECISIONS,
+        Unit::Count,
+        "Authorization decisions by API (the gRPC method path; _unknown_ for methods no table \
+         knows) and outcome, as in tonic_authz_decisions_total."
+    );
+    metrics::describe_counter!(
+        DRY_RUN_DENIALS,
+        Unit::Count,
+        "Calls the authorizer denied but the layer let through because it runs in dry-run \
+         mode, by namespace."
+    );
+}
 
 /// What the `metrics` macros would attach, so recorders that filter on it see the same.
-#[cfg(feature = "metrics")]
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
-/// How one call ended, for counting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Allowed,
-    Denied,
-    /// Denied by the authorizer but let through because the layer runs in dry-run mode.
-    DryRunDenied,
-    MapperFailed(ClaimsErrorKind),
-    AuthorizerFailed,
-    Malformed,
-}
-
 impl Outcome {
-    #[cfg(feature = "metrics")]
     const ALL: [Outcome; 6] = [
         Outcome::Allowed,
         Outcome::Denied,
@@ -57,8 +89,7 @@ impl Outcome {
         Outcome::Malformed,
     ];
 
-    #[cfg(feature = "metrics")]
-    pub(crate) fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             Outcome::Allowed => "allowed",
             Outcome::Denied => "denied",
@@ -70,7 +101,6 @@ impl Outcome {
     }
 
     /// The position of this outcome's decision counter in [`Meters`].
-    #[cfg(feature = "metrics")]
     fn index(self) -> usize {
         match self {
             Outcome::Allowed => 0,
@@ -84,15 +114,14 @@ impl Outcome {
 }
 
 /// The keys of the metrics labelled with one namespace.
-#[cfg(feature = "metrics")]
 #[derive(Debug)]
 struct NamespaceKeys {
     latency: Key,
     unauthorized: Key,
+    dry_run_denied: Key,
     authorize_failed: Key,
 }
 
-#[cfg(feature = "metrics")]
 impl NamespaceKeys {
     fn new(namespace: &str) -> NamespaceKeys {
         let labels = vec![
@@ -102,24 +131,49 @@ impl NamespaceKeys {
         NamespaceKeys {
             latency: Key::from_parts(LATENCY, labels.clone()),
             unauthorized: Key::from_parts(UNAUTHORIZED, labels.clone()),
+            dry_run_denied: Key::from_parts(DRY_RUN_DENIALS, labels.clone()),
             authorize_failed: Key::from_parts(AUTHORIZE_FAILED, labels),
         }
     }
 }
 
 /// Every metric key a call can need, built once per layer.
-#[cfg(feature = "metrics")]
 #[derive(Debug)]
 pub(crate) struct Meters {
     decisions: [Key; 6],
+    apis: HashMap<Arc<str>, [Key; 6]>,
+    unknown_api: [Key; 6],
     known: HashMap<String, NamespaceKeys>,
     unknown: NamespaceKeys,
 }
 
-#[cfg(feature = "metrics")]
 impl Meters {
-    pub(crate) fn new(known_namespaces: impl IntoIterator<Item = String>) -> Meters {
-        Meters {
+    /// Keys for the declared namespaces and the known methods (`apis`).
+    pub(crate) fn new(
+        known_namespaces: impl IntoIterator<Item = String>,
+        apis: impl IntoIterator<Item = Arc<str>>,
+    ) -> Meters {
+        describe();
+        let api_keys = |api: &str| {
+            Outcome::ALL.map(|o| {
+                Key::from_parts(
+                    API_DECISIONS,
+                    vec![
+                        Label::new("api", api.to_owned()),
+                        Label::from_static_parts("outcome", o.as_str()),
+                    ],
+                )
+            })
+        };
+        let meters = Meters {
+            apis: apis
+                .into_iter()
+                .map(|api| {
+                    let keys = api_keys(&api);
+                    (api, keys)
+                })
+                .collect(),
+            unknown_api: api_keys(UNKNOWN_API),
             decisions: Outcome::ALL.map(|o| {
                 Key::from_parts(
                     DECISIONS,
@@ -134,7 +188,24 @@ impl Meters {
                 })
                 .collect(),
             unknown: NamespaceKeys::new(UNKNOWN_NAMESPACE),
-        }
+        };
+        meters.register();
+        meters
+    }
+
+    /// Registers the counters every deployment has at zero, so their series exist before the
+    /// first event: an alert on `increase(...)` or a dashboard panel then sees 0, not "no
+    /// data". Per-API and per-namespace series appear with their first call.
+    fn register(&self) {
+        metrics::with_recorder(|recorder| {
+            for key in self.decisions.iter().chain([
+                &self.unknown.unauthorized,
+                &self.unknown.authorize_failed,
+                &self.unknown.dry_run_denied,
+            ]) {
+                recorder.register_counter(key, &METADATA).increment(0);
+            }
+        });
     }
 
     /// The keys for `namespace`: its own when declared, `_unknown_` otherwise.
@@ -149,6 +220,7 @@ impl Meters {
     /// never ran (a malformed request or a claim-mapper failure).
     pub(crate) fn record(
         &self,
+        api: &str,
         namespace: &str,
         outcome: Outcome,
         authorizer_latency: Option<Duration>,
@@ -157,6 +229,10 @@ impl Meters {
             recorder
                 .register_counter(&self.decisions[outcome.index()], &METADATA)
                 .increment(1);
+            let api_keys = self.apis.get(api).unwrap_or(&self.unknown_api);
+            recorder
+                .register_counter(&api_keys[outcome.index()], &METADATA)
+                .increment(1);
             let keys = self.namespace(namespace);
             if let Some(latency) = authorizer_latency {
                 recorder
@@ -164,9 +240,15 @@ impl Meters {
                     .record(latency.as_secs_f64());
             }
             match outcome {
-                Outcome::Denied | Outcome::DryRunDenied => {
+                Outcome::Denied => {
                     recorder
                         .register_counter(&keys.unauthorized, &METADATA)
+                        .increment(1);
+                }
+                // Apart from the real denials, so a dry run never trips their alerts.
+                Outcome::DryRunDenied => {
+                    recorder
+                        .register_counter(&keys.dry_run_denied, &METADATA)
                         .increment(1);
                 }
                 Outcome::AuthorizerFailed => {
@@ -187,18 +269,4 @@ impl Meters {
             }
         });
     }
-}
-
-/// Without the `metrics` feature: nothing to record.
-#[cfg(not(feature = "metrics"))]
-#[derive(Debug)]
-pub(crate) struct Meters;
-
-#[cfg(not(feature = "metrics"))]
-impl Meters {
-    pub(crate) fn new(_known_namespaces: impl IntoIterator<Item = String>) -> Meters {
-        Meters
-    }
-
-    pub(crate) fn record(&self, _namespace: &str, _outcome: Outcome, _latency: Option<Duration>) {}
 }

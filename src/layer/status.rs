@@ -1,5 +1,6 @@
 //! The denial on the wire: `PERMISSION_DENIED`, `Request unauthorized.`, and the
-//! `PermissionDeniedFailure` detail Temporal clients expect (encoded in [`crate::temporal`]).
+//! `PermissionDeniedFailure` detail Temporal clients expect (encoded in [`crate::temporal`]);
+//! and `UNAUTHENTICATED` for the gRPC convention (`DenialStyle::Grpc`).
 
 use std::sync::OnceLock;
 
@@ -22,6 +23,15 @@ pub(crate) fn permission_denied(reason: &str) -> Status {
         permission_denied_details(reason)
     };
     Status::with_details(Code::PermissionDenied, UNAUTHORIZED_MESSAGE, bytes)
+}
+
+/// The message of `UNAUTHENTICATED` answers (`DenialStyle::Grpc`).
+pub const UNAUTHENTICATED_MESSAGE: &str = "Request unauthenticated.";
+
+/// The gRPC convention's answer to missing or invalid credentials.
+#[must_use]
+pub(crate) fn unauthenticated() -> Status {
+    Status::unauthenticated(UNAUTHENTICATED_MESSAGE)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Certificate expiration checks, as Temporal runs them: which configured certificates expire soon, logged
 //! at warn or error level and exported as the gauges `certificates_expiring` and
-//! `certificates_expired` (tag `operation="ServerTls"`), as Temporal names them.
+//! `certificates_expired` (tag `operation="ServerTls"`), as Temporal names them, plus
+//! `tonic_authz_certificate_expiry_seconds`, the time left on the configured certificate that
+//! expires first (negative once expired), which charts and alerts on directly.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -9,6 +11,31 @@ use sha2::{Digest, Sha256};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 use super::config::ExpirationChecks;
+
+#[cfg(feature = "metrics")]
+const EXPIRY_SECONDS: &str = "tonic_authz_certificate_expiry_seconds";
+
+#[cfg(feature = "metrics")]
+/// Describes the expiry metrics to the installed recorder (help text and unit).
+fn describe_metrics() {
+    metrics::describe_gauge!(
+        "certificates_expired",
+        metrics::Unit::Count,
+        "Configured certificates past their notAfter at the last check (Temporal's name)."
+    );
+    metrics::describe_gauge!(
+        "certificates_expiring",
+        metrics::Unit::Count,
+        "Configured certificates expiring within the warning window at the last check \
+         (Temporal's name)."
+    );
+    metrics::describe_gauge!(
+        EXPIRY_SECONDS,
+        metrics::Unit::Seconds,
+        "Time left on the configured certificate that expires first, at the last check \
+         (negative once expired)."
+    );
+}
 
 /// Without an error window every flagged certificate is an error (Temporal: now + 10 years).
 const NO_ERROR_WINDOW: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
@@ -72,6 +99,16 @@ pub(crate) fn check_certificates(
     checks: &ExpirationChecks,
     now: SystemTime,
 ) -> ExpirationReport {
+    #[cfg(feature = "metrics")]
+    describe_metrics();
+    #[cfg(feature = "metrics")]
+    if let Some(not_after) = certs.iter().filter_map(|c| c.not_after).min() {
+        let left = match not_after.duration_since(now) {
+            Ok(left) => left.as_secs_f64(),
+            Err(past) => -past.duration().as_secs_f64(),
+        };
+        metrics::gauge!(EXPIRY_SECONDS, "operation" => "ServerTls").set(left);
+    }
     let window = if checks.warning_window.is_zero() {
         checks.error_window
     } else {

@@ -5,6 +5,8 @@
 //! every hit the mapper re-checks `exp`, the caller's expected audience, and that the signing
 //! key is still in the key set, so a cache hit is exactly as strict as a full check, minus the
 //! signature verification.
+//!
+//! Lookups are counted in `tonic_authz_token_cache_requests_total{result="hit"|"miss"}`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +18,9 @@ use sha2::{Digest, Sha256};
 use crate::Claims;
 use crate::claim_mapper::jwt::checks::Audience;
 use crate::keys::{JwtAlgorithm, VerificationKey};
+
+#[cfg(feature = "metrics")]
+const REQUESTS: &str = "tonic_authz_token_cache_requests_total";
 
 /// What a verified token stands for.
 #[derive(Debug)]
@@ -57,6 +62,13 @@ pub(crate) struct TokenCache {
 
 impl TokenCache {
     pub(crate) fn new(capacity: u64) -> TokenCache {
+        #[cfg(feature = "metrics")]
+        metrics::describe_counter!(
+            REQUESTS,
+            metrics::Unit::Count,
+            "Verified-token cache lookups, by result: hit (signature verification skipped) or \
+             miss."
+        );
         TokenCache {
             cache: Cache::builder()
                 .max_capacity(capacity)
@@ -66,7 +78,14 @@ impl TokenCache {
     }
 
     pub(crate) async fn get(&self, key: &CacheKey) -> Option<Arc<VerifiedToken>> {
-        self.cache.get(key).await
+        let found = self.cache.get(key).await;
+        #[cfg(feature = "metrics")]
+        metrics::counter!(
+            REQUESTS,
+            "result" => if found.is_some() { "hit" } else { "miss" }
+        )
+        .increment(1);
+        found
     }
 
     pub(crate) async fn insert(&self, key: CacheKey, token: Arc<VerifiedToken>) {

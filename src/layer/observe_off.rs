@@ -1,0 +1,29 @@
+//! The layer's metrics when the crate is built without the `metrics` feature: nothing is
+//! recorded, and no metric key is ever built.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::outcome::Outcome;
+
+/// Records nothing (the `metrics` feature is off).
+#[derive(Debug)]
+pub(crate) struct Meters;
+
+impl Meters {
+    pub(crate) fn new(
+        _known_namespaces: impl IntoIterator<Item = String>,
+        _apis: impl IntoIterator<Item = Arc<str>>,
+    ) -> Meters {
+        Meters
+    }
+
+    pub(crate) fn record(
+        &self,
+        _api: &str,
+        _namespace: &str,
+        _outcome: Outcome,
+        _authorizer_latency: Option<Duration>,
+    ) {
+    }
+}
