@@ -10,6 +10,7 @@
 pub mod backend;
 pub mod demo;
 pub mod dev;
+pub mod proxy;
 pub mod security;
 pub mod server;
 pub mod temporal;

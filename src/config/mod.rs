@@ -51,6 +51,7 @@ pub(crate) mod duration;
 mod env;
 mod error;
 mod services;
+mod upstream;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,7 @@ pub use authorization::{Authorization, AuthorizerKind, ClaimMapperKind, JwtKeyPr
 pub use build::FrontendTls;
 pub use error::{ConfigError, ConfigErrorKind};
 pub use services::{FrontendRpc, FrontendService, Services};
+pub use upstream::{Upstream, UpstreamCredentials};
 
 use env::EnvDeserializer;
 
@@ -75,6 +77,8 @@ pub struct Config {
     pub global: Global,
     /// `services`.
     pub services: Services,
+    /// `upstream` (ours): the real Temporal frontend to forward allowed calls to. Default: none.
+    pub upstream: Option<Upstream>,
     // Temporal's other top-level sections: accepted, not read.
     persistence: Option<IgnoredAny>,
     log: Option<IgnoredAny>,
@@ -145,6 +149,9 @@ impl Config {
             .rpc
             .listen_addr()
             .map_err(|e| self.locate(e))?;
+        if let Some(upstream) = &self.upstream {
+            upstream.validate().map_err(|e| self.locate(e))?;
+        }
         Ok(())
     }
 
