@@ -174,7 +174,7 @@ def cli_checks(r, temporal: str, address: str, pki: dict, tokens: dict, workflow
         code, out = run(tokens["reader"], "workflow", "describe", "-n", "default",
                         "-w", workflow_id)
         r.check("proxy cli reader describes the workflow",
-                code == 0 and "Completed" in out, out.strip()[-300:])
+                code == 0 and "COMPLETED" in out and "Hello, proxy!" in out, out.strip()[-300:])
     code, out = run(tokens["writer"], "workflow", "start", "-n", "default", "--type", "Hello",
                     "--task-queue", "proxy-cli", "--workflow-id", f"cli-{uuid.uuid4()}")
     r.check("proxy cli writer starts a workflow", code == 0 and "RunId" in out,
