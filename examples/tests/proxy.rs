@@ -1101,3 +1101,48 @@ async fn a_mutual_tls_upstream_needs_the_proxys_certificate() {
     assert_eq!(upstream.recorder.calls_to("/GetSystemInfo"), 1);
     upstream.stop().await;
 }
+
+#[tokio::test]
+async fn a_replaced_client_certificate_applies_to_the_next_connection() {
+    let (_keep, certs) = certificates();
+    let (_keep_other, other) = certificates();
+    let backend = Backend::new(BackendConfig::default());
+    // The upstream's own certificate is from `certs`; it accepts clients of `other`'s CA only.
+    let mut group = server_tls(&certs, true);
+    group.server.client_ca_files = vec![other.ca_cert().display().to_string()];
+    let upstream = temporal_upstream(&backend, Some(group)).await;
+
+    // The proxy starts with a client certificate the upstream does not accept.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (dir.path().join("client.pem"), dir.path().join("client.key"));
+    std::fs::copy(certs.client_cert(), &cert).expect("copy");
+    std::fs::copy(certs.client_key(), &key).expect("copy");
+    let mut settings = tls_settings(upstream.addr, &certs, None);
+    settings.tls.cert_file = cert.display().to_string();
+    settings.tls.key_file = key.display().to_string();
+    let (_, channel) = spawn_proxy(proxy(&settings), None).await;
+    let mut client = workflow_client(channel, true);
+    let refused = client
+        .get_system_info(GetSystemInfoRequest {})
+        .await
+        .expect_err("the upstream refuses the certificate");
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert_eq!(upstream.recorder.calls_to("/GetSystemInfo"), 0);
+
+    // Rotated on disk: the next connection presents the new certificate.
+    std::fs::copy(other.client_cert(), &cert).expect("copy");
+    std::fs::copy(other.client_key(), &key).expect("copy");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.get_system_info(GetSystemInfoRequest {}).await {
+            Ok(_) => break,
+            Err(status) if Instant::now() < deadline => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(status) => panic!("the new certificate was not used: {status:?}"),
+        }
+    }
+    assert_eq!(upstream.recorder.calls_to("/GetSystemInfo"), 1);
+    upstream.stop().await;
+}

@@ -7,13 +7,14 @@
 
 use std::{fmt, path::PathBuf};
 
-use tonic::{service::Routes, transport::ClientTlsConfig};
+use tonic::service::Routes;
 use tonic_authz::{
     config::{Upstream, UpstreamCredentials as CredentialsSetting},
     tls::GroupTls,
 };
 
 use super::{
+    connector::UpstreamTls,
     credentials::UpstreamCredentials,
     forward::{Forward, names},
     pool::Pool,
@@ -161,8 +162,8 @@ fn credentials(upstream: &Upstream, origin: &Origin) -> Result<UpstreamCredentia
     }
 }
 
-/// tonic's client TLS for the upstream, or `None` for plaintext.
-fn tls(upstream: &Upstream, origin: &Origin) -> Result<Option<ClientTlsConfig>, ProxyError> {
+/// TLS towards the upstream, or `None` for plaintext.
+fn tls(upstream: &Upstream, origin: &Origin) -> Result<Option<UpstreamTls>, ProxyError> {
     let settings = &upstream.tls;
     let has_cert = !settings.cert_file.is_empty() || !settings.cert_data.is_empty();
     let has_key = !settings.key_file.is_empty() || !settings.key_data.is_empty();
@@ -187,7 +188,9 @@ fn tls(upstream: &Upstream, origin: &Origin) -> Result<Option<ClientTlsConfig>, 
     group.server.cert_data = settings.cert_data.clone();
     group.server.key_data = settings.key_data.clone();
     group.server.require_client_auth = has_cert;
-    match group.client_tls_config() {
+    let address = upstream.address.trim();
+    let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+    match UpstreamTls::new(group, host) {
         Ok(Some(config)) => Ok(Some(config)),
         Ok(None) if has_cert => Err(ProxyError::new(format!(
             "{}: a client certificate is set but TLS to the upstream is off (set \

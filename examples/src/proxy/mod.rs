@@ -7,7 +7,8 @@
 //! ```
 //!
 //! - [`Pool`]: a few HTTP/2 connections to the upstream (tonic `Channel`s, each one
-//!   reconnecting by itself after a failure), used in turn.
+//!   reconnecting by itself after a failure), used in turn; each new connection dials TCP and,
+//!   when configured, TLS with certificates read again from disk.
 //! - [`Forward`]: the tower service behind the layer. It relays the request (headers, frames,
 //!   trailers) and streams the response back as the upstream sent it (headers, frames,
 //!   `grpc-status`, `grpc-message`, `grpc-status-details-bin`). It never decodes a message:
@@ -23,6 +24,7 @@
 
 mod body;
 mod build;
+mod connector;
 mod credentials;
 mod forward;
 mod pool;

@@ -12,9 +12,12 @@ use std::{
     time::Duration,
 };
 
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 
-use super::build::ProxyError;
+use super::{
+    build::ProxyError,
+    connector::{Connector, UpstreamTls},
+};
 
 /// How often an idle connection is pinged, so a dead upstream is noticed between calls.
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
@@ -35,30 +38,30 @@ impl Pool {
     ///
     /// # Errors
     ///
-    /// The address does not form a valid URI, or the TLS settings are refused by tonic.
-    pub fn new(
+    /// The address does not form a valid URI.
+    pub(crate) fn new(
         address: &str,
         size: usize,
         connect_timeout: Duration,
-        tls: Option<ClientTlsConfig>,
+        tls: Option<UpstreamTls>,
     ) -> Result<Pool, ProxyError> {
+        let invalid =
+            |e: http::uri::InvalidUri| ProxyError::new(format!("invalid upstream address: {e}"));
+        // The connector does TLS itself, so tonic dials `http://`; the requests still name
+        // the scheme the upstream is reached with.
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let endpoint = Endpoint::from_shared(format!("{scheme}://{address}"))
-            .map_err(|e| ProxyError::new(format!("invalid upstream address {address:?}: {e}")))?
+        let origin: http::Uri = format!("{scheme}://{address}").parse().map_err(invalid)?;
+        let endpoint = Endpoint::from_shared(format!("http://{address}"))
+            .map_err(|e| ProxyError::new(format!("invalid upstream address: {e}")))?
+            .origin(origin)
             .connect_timeout(connect_timeout)
-            .tcp_nodelay(true)
             .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
             .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
             .keep_alive_while_idle(true)
             .http2_adaptive_window(true);
-        let endpoint = match tls {
-            Some(tls) => endpoint
-                .tls_config(tls)
-                .map_err(|e| ProxyError::new(format!("unusable upstream TLS settings: {e}")))?,
-            None => endpoint,
-        };
+        let connector = Connector::new(address, tls);
         let channels: Vec<Channel> = (0..size.max(1))
-            .map(|_| endpoint.clone().connect_lazy())
+            .map(|_| endpoint.connect_with_connector_lazy(connector.clone()))
             .collect();
         Ok(Pool {
             address: Arc::from(address),
