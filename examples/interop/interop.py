@@ -4,7 +4,8 @@ Sets up certificates (pki.py) and a token issuer with a JWKS endpoint (issuer.py
 Temporal-shaped config for mutual TLS + JWT + the default authorizer, starts the frontend with
 it, then runs every check with the `temporal` CLI, the Python SDK and grpcio, for a system
 admin, a namespace writer, a namespace reader, a token for another namespace, no token, an
-expired token, a token for another audience and a client without a certificate.
+expired token, a token for another audience and a client without a certificate. Then the
+same frontend in proxy mode in front of a real Temporal dev server (proxy.py).
 """
 
 import argparse
@@ -25,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from issuer import Issuer
 from pki import make_pki
+from proxy import run_proxy_checks
 
 UNAUTHORIZED = "Request unauthorized."
 DENIED_DETAIL = "type.googleapis.com/temporal.api.errordetails.v1.PermissionDeniedFailure"
@@ -74,7 +76,9 @@ class Frontend:
         self.log.close()
 
 
-def write_config(path: Path, pki: dict, jwks_uri: str) -> None:
+def write_config(path: Path, pki: dict, jwks_uri: str, upstream: str = "") -> None:
+    # Proxy mode: forward allowed calls to a real Temporal frontend at `upstream`.
+    section = f"upstream:\n  address: {upstream}\n" if upstream else ""
     path.write_text(
         f"""global:
   tls:
@@ -99,6 +103,7 @@ services:
       grpcPort: 0
       bindOnIP: 127.0.0.1
 """
+        + section
     )
 
 
@@ -370,6 +375,9 @@ def main() -> int:
         cli_checks(r, args.temporal, frontend.address, pki, tokens)
         asyncio.run(sdk_checks(r, frontend.address, pki, tokens))
         grpc_checks(r, frontend.address, pki, tokens)
+        frontend.close()
+        run_proxy_checks(r, Frontend, write_config, args.frontend, args.temporal, args.work,
+                         pki, issuer.jwks_uri, tokens)
     finally:
         frontend.close()
         issuer.close()

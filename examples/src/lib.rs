@@ -5,11 +5,13 @@
 //! The library part exists so the `frontend` binary, the end-to-end tests and other tools
 //! (load generators, interop scripts) share one server: [`backend::Backend`] holds the state,
 //! [`server::services`] builds the tonic services, and [`server::Frontend`] runs them on a
-//! listener.
+//! listener. In proxy mode ([`proxy`]) the Frontend forwards allowed calls to a real Temporal
+//! frontend instead of serving the backend.
 
 pub mod backend;
 pub mod demo;
 pub mod dev;
+pub mod proxy;
 pub mod security;
 pub mod server;
 pub mod temporal;

@@ -31,6 +31,7 @@ use tonic_authz::{AuthzLayer, config::FrontendTls};
 
 use crate::{
     backend::Backend,
+    proxy::Proxy,
     temporal::{
         OPERATOR_SERVICE_NAME, WORKFLOW_SERVICE_NAME,
         operatorservice::{
@@ -96,6 +97,7 @@ pub struct Frontend {
     backend: Backend,
     authz: Option<AuthzLayer>,
     tls: Option<Arc<FrontendTls>>,
+    upstream: Option<Proxy>,
 }
 
 impl Frontend {
@@ -105,6 +107,7 @@ impl Frontend {
             backend,
             authz: None,
             tls: None,
+            upstream: None,
         }
     }
 
@@ -125,6 +128,27 @@ impl Frontend {
         self
     }
 
+    /// Forwards every allowed call to a real Temporal frontend through `proxy` instead of
+    /// serving the backend. Default: the backend serves.
+    #[must_use]
+    pub fn with_upstream(mut self, proxy: Proxy) -> Frontend {
+        self.upstream = Some(proxy);
+        self
+    }
+
+    /// The proxy calls are forwarded through, when there is one.
+    pub fn upstream(&self) -> Option<&Proxy> {
+        self.upstream.as_ref()
+    }
+
+    /// The services this Frontend serves: the upstream's forwarded ones, or the backend's.
+    async fn routes(&self) -> Routes {
+        match &self.upstream {
+            Some(proxy) => proxy.routes(),
+            None => services(&self.backend).await.into_routes(),
+        }
+    }
+
     /// The backend behind this Frontend.
     pub fn backend(&self) -> &Backend {
         &self.backend
@@ -143,7 +167,7 @@ impl Frontend {
     where
         F: Future<Output = ()>,
     {
-        let routes = services(&self.backend).await.into_routes();
+        let routes = self.routes().await;
         match self.tls {
             Some(tls) => {
                 let incoming = tls.acceptor().incoming(listener);
@@ -178,7 +202,7 @@ impl Frontend {
         IE: Into<tonic_authz::BoxError>,
         F: Future<Output = ()>,
     {
-        let routes = services(&self.backend).await.into_routes();
+        let routes = self.routes().await;
         run(self.authz, routes, incoming, shutdown).await
     }
 

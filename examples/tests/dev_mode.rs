@@ -18,14 +18,20 @@ use tonic::{
     Code, Request,
     transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
 };
-use tonic_authz_examples::workflow_client;
+use tonic_authz_examples::{Backend, BackendConfig, Frontend, workflow_client};
 
 /// Starts `frontend` in dev mode on an ephemeral port with `dev_dir`; returns it with its
 /// address and everything it printed up to the CLI commands.
 async fn spawn_dev(dev_dir: &Path) -> (Child, String, String) {
+    spawn_dev_with(dev_dir, &[]).await
+}
+
+/// As [`spawn_dev`], with `extra` arguments.
+async fn spawn_dev_with(dev_dir: &Path, extra: &[&str]) -> (Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_frontend"))
         .args(["--listen", "127.0.0.1:0", "--dev-dir"])
         .arg(dev_dir)
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -262,5 +268,46 @@ async fn dev_files_are_reused_and_frontend_token_mints_with_the_same_key() {
         stderr.contains("invalid permission \"default:owner\""),
         "{stderr}"
     );
+    drop(child);
+}
+
+#[tokio::test]
+async fn dev_mode_in_front_of_a_real_upstream_forwards_only_allowed_calls() {
+    let backend = Backend::new(BackendConfig::default());
+    let upstream = Frontend::new(backend.clone())
+        .spawn("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("upstream");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("dev");
+    let upstream_addr = upstream.addr().to_string();
+    let (child, addr, printed) = spawn_dev_with(&dir, &["--upstream", &upstream_addr]).await;
+    assert!(
+        printed.contains(&format!(
+            "forwarding allowed calls to the Temporal frontend at {upstream_addr}"
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("temporal workflow start -n default"),
+        "{printed}"
+    );
+    let token = |name: &str| {
+        std::fs::read_to_string(dir.join("tokens").join(format!("{name}.jwt"))).expect("token")
+    };
+    let channel = connect(&addr, &dir, Some("client")).await.expect("mTLS");
+    let mut client = workflow_client(channel, true);
+    client
+        .start_workflow_execution(with_token(start("through-proxy"), &token("writer")))
+        .await
+        .expect("a writer starts a workflow on the upstream");
+    assert!(backend.workflow("default", "through-proxy").is_some());
+    assert_denied(
+        &client
+            .start_workflow_execution(with_token(start("refused"), &token("reader")))
+            .await
+            .expect_err("a reader cannot start a workflow"),
+    );
+    assert!(backend.workflow("default", "refused").is_none());
     drop(child);
 }

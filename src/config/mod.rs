@@ -55,6 +55,7 @@ mod env;
 mod error;
 mod services;
 mod template;
+mod upstream;
 
 // The Go-duration serde helper lives on the ground floor, shared with `tls`; the config
 // sections name it `super::duration`.
@@ -70,6 +71,7 @@ pub use authorization::{Authorization, AuthorizerKind, ClaimMapperKind, JwtKeyPr
 pub use build::FrontendTls;
 pub use error::{ConfigError, ConfigErrorKind};
 pub use services::{FrontendRpc, FrontendService, Services};
+pub use upstream::{Upstream, UpstreamCredentials};
 
 use env::EnvDeserializer;
 
@@ -85,6 +87,8 @@ pub struct Config {
     pub global: Global,
     /// `services`.
     pub services: Services,
+    /// `upstream` (ours): the real Temporal frontend to forward allowed calls to. Default: none.
+    pub upstream: Option<Upstream>,
     #[serde(skip)]
     source_file: Option<PathBuf>,
 }
@@ -144,6 +148,9 @@ impl Config {
             .rpc
             .listen_addr()
             .map_err(|e| self.locate(e))?;
+        if let Some(upstream) = &self.upstream {
+            upstream.validate().map_err(|e| self.locate(e))?;
+        }
         Ok(())
     }
 

@@ -37,12 +37,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
 use tonic_authz::{
     AuthzLayer, CertificateRule,
-    config::Config,
+    config::{Config, Upstream, UpstreamCredentials},
     tls::{GroupTls, TlsAcceptor},
 };
 use tonic_authz_examples::{
     Backend, BackendConfig, Frontend,
     dev::{DevDir, DevSetup, JwksServer, SigningKey, TokenRequest, guide},
+    proxy::{Origin, Proxy},
     security::{AuthorizerKind, ClaimMapperKind, SecuritySettings, parse_certificate_rule},
 };
 use tracing_subscriber::EnvFilter;
@@ -55,7 +56,7 @@ Dev mode:
   signed by a dev key served from an in-process JWKS issuer, and Temporal's default
   authorizer. Certificates and the signing key live in the dev directory (--dev-dir,
   default target/tonic-authz-dev under the workspace) and are reused on the next start.
-  --listen and --namespace work in both modes. Any of the flags above turns dev mode off
+  --listen, --namespace and the --upstream* flags work in both modes. Any of the flags above turns dev mode off
   and configures exactly what is given (no TLS unless --tls-cert/--tls-key).";
 
 /// A Temporal-style Frontend secured by tonic-authz.
@@ -150,6 +151,123 @@ struct ServeArgs {
     /// The dev mode directory [default: target/tonic-authz-dev under the workspace].
     #[arg(long, value_name = "DIR")]
     dev_dir: Option<PathBuf>,
+    #[command(flatten)]
+    upstream: UpstreamArgs,
+}
+
+/// Proxy mode: forward allowed calls to a real Temporal frontend (with --config, the file's
+/// `upstream` section instead).
+#[derive(Debug, Args)]
+#[group(id = "upstream_flags", multiple = true, conflicts_with = "config")]
+struct UpstreamArgs {
+    /// Forward every allowed call to this real Temporal frontend (HOST:PORT) instead of
+    /// serving the in-memory backend; keep that server's own port private.
+    #[arg(long = "upstream", value_name = "HOST:PORT")]
+    upstream_address: Option<String>,
+    /// HTTP/2 connections kept to the upstream [default: 2].
+    #[arg(
+        long = "upstream-connections",
+        value_name = "N",
+        requires = "upstream_address"
+    )]
+    upstream_connections: Option<usize>,
+    /// How long a dial to the upstream may take before the call fails with UNAVAILABLE
+    /// [default: 5s].
+    #[arg(long = "upstream-connect-timeout", value_name = "DURATION", requires = "upstream_address",
+          value_parser = humantime::parse_duration)]
+    upstream_connect_timeout: Option<Duration>,
+    /// Also forward temporal.api.adminservice.v1.AdminService.
+    #[arg(long = "upstream-admin-service", requires = "upstream_address")]
+    upstream_admin_service: bool,
+    /// Send no `authorization` header to the upstream [default: the caller's is passed on].
+    #[arg(long = "upstream-drop-credentials", requires = "upstream_address",
+          conflicts_with_all = ["upstream_credential_file", "upstream_credential_env"])]
+    upstream_drop_credentials: bool,
+    /// Send this file's content (e.g. `Bearer <api key>`) as `authorization` to the upstream,
+    /// in place of the caller's.
+    #[arg(
+        long = "upstream-credential-file",
+        value_name = "FILE",
+        requires = "upstream_address",
+        conflicts_with = "upstream_credential_env"
+    )]
+    upstream_credential_file: Option<PathBuf>,
+    /// Send this environment variable's value as `authorization` to the upstream, in place of
+    /// the caller's.
+    #[arg(
+        long = "upstream-credential-env",
+        value_name = "NAME",
+        requires = "upstream_address"
+    )]
+    upstream_credential_env: Option<String>,
+    /// Dial the upstream over TLS, trusting this PEM CA (repeatable).
+    #[arg(
+        long = "upstream-tls-ca",
+        value_name = "FILE",
+        requires = "upstream_address"
+    )]
+    upstream_tls_cas: Vec<PathBuf>,
+    /// The name the upstream's certificate must carry [default: the host of --upstream].
+    #[arg(
+        long = "upstream-tls-server-name",
+        value_name = "NAME",
+        requires = "upstream_tls_cas"
+    )]
+    upstream_tls_server_name: Option<String>,
+    /// Present this PEM client certificate to the upstream (mutual TLS).
+    #[arg(long = "upstream-tls-cert", value_name = "FILE", requires_all = ["upstream_tls_key", "upstream_tls_cas"])]
+    upstream_tls_cert: Option<PathBuf>,
+    /// The PEM private key of --upstream-tls-cert.
+    #[arg(
+        long = "upstream-tls-key",
+        value_name = "FILE",
+        requires = "upstream_tls_cert"
+    )]
+    upstream_tls_key: Option<PathBuf>,
+}
+
+impl UpstreamArgs {
+    /// The `upstream` section these flags describe, or `None` without --upstream.
+    fn settings(&self) -> Option<Upstream> {
+        let address = self.upstream_address.as_ref()?;
+        let mut upstream = Upstream::default();
+        upstream.address = address.clone();
+        if let Some(connections) = self.upstream_connections {
+            upstream.connections = connections;
+        }
+        if let Some(timeout) = self.upstream_connect_timeout {
+            upstream.connect_timeout = timeout;
+        }
+        upstream.forward_admin_service = self.upstream_admin_service;
+        if self.upstream_drop_credentials {
+            upstream.credentials = UpstreamCredentials::Drop;
+        }
+        if let Some(file) = &self.upstream_credential_file {
+            upstream.credentials = UpstreamCredentials::Static;
+            upstream.static_credential_file = file.display().to_string();
+        }
+        if let Some(name) = &self.upstream_credential_env {
+            upstream.credentials = UpstreamCredentials::Static;
+            upstream.static_credential_env = name.clone();
+        }
+        upstream.tls.client.root_ca_files = self
+            .upstream_tls_cas
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        upstream.tls.client.server_name = self.upstream_tls_server_name.clone().unwrap_or_default();
+        upstream.tls.cert_file = self
+            .upstream_tls_cert
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        upstream.tls.key_file = self
+            .upstream_tls_key
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        Some(upstream)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +438,11 @@ async fn config_plan(args: &ServeArgs, path: &Path, frontend: Frontend) -> Resul
         .await
         .map_err(|e| e.to_string())?;
     let mut frontend = frontend.with_authz(layer);
+    if let Some(upstream) = &config.upstream {
+        let proxy = Proxy::from_config(upstream, &Origin::File(path.to_path_buf()))
+            .map_err(|e| e.to_string())?;
+        frontend = frontend.with_upstream(proxy);
+    }
     // The Frontend keeps the TLS (and its certificate reload) while it serves.
     match config.frontend_tls().map_err(|e| e.to_string())? {
         Some(tls) => frontend = frontend.with_tls(tls),
@@ -399,6 +522,12 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         config = config.with_namespace(namespace.clone());
     }
     let frontend = Frontend::new(Backend::new(config));
+    let frontend = match args.upstream.settings() {
+        Some(upstream) => frontend.with_upstream(
+            Proxy::from_config(&upstream, &Origin::Flags).map_err(|e| e.to_string())?,
+        ),
+        None => frontend,
+    };
     let plan = if let Some(path) = &args.config {
         config_plan(&args, path, frontend).await?
     } else if args.dev_mode() {
@@ -412,6 +541,13 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         .map_err(|e| format!("cannot listen on {}: {e}", plan.listen))?;
     let addr = listener.local_addr().unwrap_or(plan.listen);
     say(&format!("listening on {addr}"));
+    if let Some(proxy) = plan.frontend.upstream() {
+        say(&format!(
+            "forwarding allowed calls to the Temporal frontend at {} ({} connections)",
+            proxy.pool().address(),
+            proxy.pool().size()
+        ));
+    }
     if let Some((setup, jwks)) = &plan.dev {
         let tokens = setup.ready_made_tokens().map_err(|e| e.to_string())?;
         say(&guide(addr, setup, &jwks.uri(), &tokens, &namespaces));
