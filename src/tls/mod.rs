@@ -1,8 +1,10 @@
-//! TLS on rustls (with the build's crypto provider, aws-lc-rs by default): Temporal's `global.tls` configuration ([`GlobalTls`] with the
-//! `frontend` and `internode` [`GroupTls`]), its start-up validation, a reloadable server
-//! acceptor for tonic ([`TlsAcceptor`]), client configs for internode calls, certificate
-//! expiration checks, and the accepted connection ([`TlsServerStream`]) whose
-//! [`PeerConnectInfo`] carries the client certificate's identity, parsed once per connection.
+//! TLS on rustls (with the build's crypto provider, aws-lc-rs by default): Temporal's
+//! `global.tls` configuration ([`GlobalTls`] with the `frontend` and `internode`
+//! [`GroupTls`]), its start-up validation, a reloadable server acceptor for tonic
+//! ([`TlsAcceptor`], also from PEM files or a ready rustls `ServerConfig`), client configs for
+//! internode calls, certificate expiration checks, and the accepted connection
+//! ([`TlsServerStream`]) whose [`PeerConnectInfo`] carries the client certificate's identity,
+//! parsed once per connection.
 //!
 //! Every config is built with the provider the `aws-lc-rs` or `ring` feature chose, so nothing
 //! depends on a process-wide default provider being installed (unless neither is enabled).
