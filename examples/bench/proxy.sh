@@ -4,7 +4,8 @@
 # with `--no-authz` over plaintext (the bare hop), through the frontend with `--no-authz` over
 # mutual TLS, and through the frontend with mutual TLS + JWT + the default authorizer. Each
 # variant runs at concurrency 1 (added latency) and at CONCURRENCY (throughput); the frontend's
-# CPU time per forwarded call comes from /proc/PID/stat (utime + stime) around each run.
+# CPU time per forwarded call comes from /proc/PID/stat (utime + stime) around each run. The
+# dev server's rate limits are raised so the load generator measures the hop, not the limiter.
 #
 # Usage: examples/bench/proxy.sh
 # Environment: CONCURRENCY (32), CONNECTIONS (2), DURATION seconds per run (10), WARMUP (2),
@@ -46,6 +47,9 @@ trap cleanup EXIT
 dev_port=$(free_port)
 "$temporal" server start-dev --headless --ip 127.0.0.1 --port "$dev_port" \
     --http-port "$(free_port)" --metrics-port "$(free_port)" --log-level error \
+    --dynamic-config-value frontend.rps=1000000 \
+    --dynamic-config-value frontend.namespaceRPS=1000000 \
+    --dynamic-config-value frontend.globalNamespaceRPS=1000000 \
     > "$work/dev.log" 2>&1 &
 dev_pid=$!
 for _ in $(seq 1 120); do
