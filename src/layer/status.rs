@@ -26,7 +26,7 @@ pub(crate) fn permission_denied(reason: &str) -> Status {
 }
 
 /// The message of `UNAUTHENTICATED` answers (`DenialStyle::Grpc`).
-pub const UNAUTHENTICATED_MESSAGE: &str = "Request unauthenticated.";
+pub(crate) const UNAUTHENTICATED_MESSAGE: &str = "Request unauthenticated.";
 
 /// The gRPC convention's answer to missing or invalid credentials.
 #[must_use]

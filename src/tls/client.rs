@@ -148,10 +148,18 @@ impl GroupTls {
     }
 }
 
+impl ClientTls {
+    /// The `serverName` as a rustls `ServerName`, for connecting with a `ClientConfig` built
+    /// from this group.
+    ///
+    /// # Errors
+    /// The name is neither a DNS name nor an IP address.
+    pub fn rustls_server_name(&self) -> Result<ServerName<'static>, TlsError> {
+        server_name(self)
+    }
+}
+
 /// The `serverName` as a rustls `ServerName`, for connecting with a `ClientConfig`.
-///
-/// # Errors
-/// The name is neither a DNS name nor an IP address.
 pub(crate) fn server_name(client: &ClientTls) -> Result<ServerName<'static>, TlsError> {
     ServerName::try_from(client.server_name.clone()).map_err(|e| {
         TlsError::invalid(

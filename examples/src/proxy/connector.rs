@@ -69,7 +69,7 @@ impl UpstreamTls {
         };
         let mut client = group.client.clone();
         client.server_name = name;
-        let server_name = tonic_authz::tls::server_name(&client)?;
+        let server_name = client.rustls_server_name()?;
         Ok(Some(UpstreamTls {
             group,
             server_name,
