@@ -84,6 +84,7 @@ mod target;
 mod temporal;
 pub mod tls;
 
+pub use access::InvalidMethodPath;
 pub use auth_info::AuthInfo;
 pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,

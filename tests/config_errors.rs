@@ -46,6 +46,40 @@ fn unknown_claim_mapper_is_temporals_error() {
 }
 
 #[test]
+fn blank_selectors_stop_start_up() {
+    // Stricter than Temporal, which reads a blank selector as the no-op pair.
+    let mapper = "global.authorization.claimMapper: is empty: write \"default\", or \"noop\" \
+                  to let every caller act as system admin";
+    let authorizer = "global.authorization.authorizer: is empty: write \"default\", or \"noop\" \
+                      to allow every call";
+    for (yaml, expected) in [
+        ("global:\n  authorization:\n    claimMapper: \"\"\n", mapper),
+        ("global:\n  authorization:\n    claimMapper:\n", mapper),
+        ("global:\n  authorization:\n    claimMapper: ~\n", mapper),
+        (
+            "global:\n  authorization:\n    authorizer: ''\n",
+            authorizer,
+        ),
+        (
+            "global:\n  authorization:\n    authorizer: \"  \"\n",
+            authorizer,
+        ),
+    ] {
+        let e = fail(yaml);
+        assert_eq!(e.kind(), ConfigErrorKind::Parse, "{yaml}");
+        assert!(e.to_string().starts_with("conf/frontend.yaml:"), "{e}");
+        assert!(e.to_string().ends_with(expected), "{yaml}: {e}");
+    }
+    // A variable that expands to nothing is blank too.
+    let e = ConfigLoader::new()
+        .env(|name| (name == "MAPPER").then(String::new))
+        .load_str("global:\n  authorization:\n    claimMapper: \"${MAPPER}\"\n")
+        .map(|_| ())
+        .unwrap_err();
+    assert!(e.to_string().ends_with(mapper), "{e}");
+}
+
+#[test]
 fn unknown_keys_are_errors_everywhere_we_read() {
     let e = fail("global:\n  authorization:\n    authHeader: x\n");
     assert_eq!(e.key_path(), Some("global.authorization.authHeader"));

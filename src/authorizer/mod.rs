@@ -76,7 +76,7 @@ impl<A: Authorizer + ?Sized> Authorizer for Arc<A> {
     }
 }
 
-/// Allows every call (Temporal's no-op authorizer, selected by `authorizer: ""`).
+/// Allows every call (Temporal's no-op authorizer, selected by `authorizer: noop`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoopAuthorizer;
 

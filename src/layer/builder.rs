@@ -116,9 +116,10 @@ impl AuthzLayerBuilder {
         self
     }
 
-    /// Bound on one request message, compressed and decompressed. Default 4 MiB.
+    /// Bound on one request message, compressed and decompressed. Default 4 MiB; values above
+    /// 1 GiB are taken as 1 GiB (the configuration file refuses them).
     pub fn max_message_size(mut self, bytes: usize) -> AuthzLayerBuilder {
-        self.max_message_size = bytes;
+        self.max_message_size = bytes.min(super::MAX_MESSAGE_SIZE_BOUND);
         self
     }
 

@@ -58,6 +58,11 @@ use observe::Meters;
 
 /// Default bound on one request message, before and after decompression (tonic's default).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+
+/// The largest `max_message_size` accepted (1 GiB): a bigger bound is a slip (a number of bits
+/// taken for bytes, a value meant for another key), and every message under it may be held in
+/// memory while its call is decided.
+pub(crate) const MAX_MESSAGE_SIZE_BOUND: usize = 1 << 30;
 /// Default deadline for receiving the first request message.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
