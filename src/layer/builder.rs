@@ -211,6 +211,9 @@ impl AuthzLayerBuilder {
         for (path, field) in temporal_namespace_fields() {
             plans.insert(path.into(), plan(path, Some(field), false, None));
         }
+        for path in crate::temporal::REQUEST_STREAMS {
+            plans.insert(path.into(), plan(path, None, true, None));
+        }
         for pool in &self.pools {
             for service in pool.services() {
                 for method in service.methods() {

@@ -18,6 +18,7 @@ use super::body::{Encoding, ReplayBody, read_first_message};
 use super::namespace::scan_string_field;
 use super::observe::Outcome;
 use super::status::permission_denied;
+use super::trailers::StripTrailers;
 use super::{Audience, MethodPlan, Shared};
 use crate::{
     AuthInfo, CallTarget, Claims, ClaimsError, ClaimsErrorKind, Decision, PeerIdentity,
@@ -25,7 +26,7 @@ use crate::{
 };
 
 /// Inbound principal headers are stripped on every call so callers cannot spoof them.
-const PRINCIPAL_HEADERS: [HeaderName; 2] = [
+pub(super) const PRINCIPAL_HEADERS: [HeaderName; 2] = [
     HeaderName::from_static("temporal-principal-type"),
     HeaderName::from_static("temporal-principal-name"),
 ];
@@ -44,6 +45,8 @@ where
     for name in &PRINCIPAL_HEADERS {
         req.headers_mut().remove(name);
     }
+    let body = std::mem::replace(req.body_mut(), Body::empty());
+    *req.body_mut() = Body::new(StripTrailers::new(body, Arc::clone(&shared)));
     let credentials = credentials(&shared, &mut req);
     let ending = call.decide(credentials, &mut req).await;
     match call.finish(ending) {
@@ -275,7 +278,9 @@ impl<'a> Call<'a> {
         namespace: String,
         request: Option<RequestMessage>,
     ) -> Ending {
-        let mut target = CallTarget::new(Arc::clone(&self.api), namespace);
+        let stream = self.plan.is_some_and(|p| p.request_stream);
+        let mut target =
+            CallTarget::new(Arc::clone(&self.api), namespace).with_request_stream(stream);
         if let Some(message) = request {
             target = target.with_request(message);
         }

@@ -38,6 +38,7 @@ mod service;
 mod status;
 #[cfg(test)]
 mod tests;
+mod trailers;
 
 use std::collections::HashMap;
 use std::fmt;
