@@ -12,6 +12,7 @@ mod config;
 mod error;
 mod expiry;
 mod load;
+mod pending;
 mod server;
 mod stream;
 mod validate;

@@ -52,13 +52,18 @@ use super::config::{ExpirationChecks, GroupTls, ServerTls};
 use super::error::{TlsError, TlsErrorKind};
 use super::expiry::{ExpirationReport, TrackedCert, check_certificates};
 use super::load::ServerMaterial;
+use super::pending::PendingByPeer;
 use super::provider;
 use super::stream::TlsServerStream;
 
-/// The default time a client has to complete the TLS handshake.
-const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default time a client has to complete the TLS handshake: a real client needs a few
+/// round trips, so this bounds how long an idle connection holds a handshake slot.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default number of handshakes in flight before `accept` waits.
 const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 1024;
+/// The default number of handshakes in flight from one IP address; past it, that address's
+/// new connections are closed at once.
+const DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER: usize = 64;
 
 impl ServerTls {
     /// Loads this section's files or data and builds a rustls `ServerConfig`: TLS 1.2 and
@@ -223,6 +228,7 @@ pub struct TlsAcceptor {
     inner: Arc<Inner>,
     handshake_timeout: Duration,
     max_pending_handshakes: usize,
+    max_pending_handshakes_per_peer: usize,
 }
 
 impl fmt::Debug for TlsAcceptor {
@@ -235,6 +241,10 @@ impl fmt::Debug for TlsAcceptor {
             )
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_pending_handshakes", &self.max_pending_handshakes)
+            .field(
+                "max_pending_handshakes_per_peer",
+                &self.max_pending_handshakes_per_peer,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -261,11 +271,12 @@ impl TlsAcceptor {
             }),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
+            max_pending_handshakes_per_peer: DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER,
         })
     }
 
     /// How long a client has to complete the handshake before the connection is dropped.
-    /// Default: 10 seconds.
+    /// Default: 5 seconds.
     #[must_use]
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> TlsAcceptor {
         self.handshake_timeout = timeout;
@@ -277,6 +288,16 @@ impl TlsAcceptor {
     #[must_use]
     pub fn with_max_pending_handshakes(mut self, max: usize) -> TlsAcceptor {
         self.max_pending_handshakes = max.max(1);
+        self
+    }
+
+    /// How many handshakes one IP address may have in flight at once; a connection past it is
+    /// closed at once, so idle connections from one address cannot hold every slot. Behind a
+    /// proxy that hides client addresses, every client shares the proxy's share.
+    /// Default: 64.
+    #[must_use]
+    pub fn with_max_pending_handshakes_per_peer(mut self, max: usize) -> TlsAcceptor {
+        self.max_pending_handshakes_per_peer = max.max(1);
         self
     }
 
@@ -401,6 +422,7 @@ impl TlsAcceptor {
         let this = self.clone();
         let task = tokio::spawn(async move {
             let permits = Arc::new(Semaphore::new(this.max_pending_handshakes));
+            let per_peer = PendingByPeer::new(this.max_pending_handshakes_per_peer);
             loop {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     return;
@@ -417,10 +439,16 @@ impl TlsAcceptor {
                         }
                     },
                 };
+                let Some(slot) = per_peer.try_enter(peer.ip()) else {
+                    tracing::debug!(%peer, "too many pending TLS handshakes from this address");
+                    drop(tcp);
+                    continue;
+                };
                 let this = this.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let result = this.accept(tcp).await;
+                    drop(slot);
                     drop(permit);
                     match result {
                         Ok(stream) => {
