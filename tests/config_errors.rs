@@ -295,3 +295,55 @@ fn load_file_names_the_file() {
         "{e}"
     );
 }
+
+#[test]
+fn connection_limits_must_be_usable() {
+    let rpc = "global: {}\nservices:\n  frontend:\n    rpc:\n";
+    for (yaml, key, says) in [
+        (
+            "      maxConcurrentStreams: 0\n",
+            "services.frontend.rpc.maxConcurrentStreams",
+            "must be 1 or more",
+        ),
+        (
+            "      maxConcurrentStreams: \"\"\n",
+            "services.frontend.rpc.maxConcurrentStreams",
+            "is empty",
+        ),
+        (
+            "      keepAliveServerConfig:\n        keepAliveServerParameters:\n          maxConnectionAge: 0s\n",
+            "services.frontend.rpc.keepAliveServerConfig.keepAliveServerParameters.maxConnectionAge",
+            "must be more than zero",
+        ),
+        (
+            "      keepAliveServerConfig:\n        keepAliveServerParameters:\n          maxConnectionAgeGrace: \"\"\n",
+            "services.frontend.rpc.keepAliveServerConfig.keepAliveServerParameters.maxConnectionAgeGrace",
+            "invalid duration",
+        ),
+        (
+            "      keepAliveServerConfig:\n        keepAliveServerParameters:\n          time: ~\n",
+            "services.frontend.rpc.keepAliveServerConfig.keepAliveServerParameters.time",
+            "",
+        ),
+    ] {
+        let e = fail(&format!("{rpc}{yaml}"));
+        assert_eq!(e.key_path(), Some(key), "{yaml}: {e}");
+        assert!(e.message().contains(says), "{yaml}: {e}");
+        assert!(e.to_string().starts_with("conf/frontend.yaml:"), "{e}");
+    }
+    let config = ConfigLoader::new()
+        .load_str(
+            "services:\n  frontend:\n    rpc:\n      maxConcurrentStreams: 50\n      keepAliveServerConfig:\n        keepAliveServerParameters:\n          maxConnectionAge: 2m\n          maxConnectionAgeGrace: 30s\n          time: 20s\n          timeout: 5s\n          maxConnectionIdle: 1m\n        keepAliveEnforcementPolicy:\n          minTime: 10s\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rpc = &config.services.frontend.rpc;
+    assert_eq!(rpc.max_concurrent_streams, 50);
+    let p = &rpc.keep_alive_server_config.keep_alive_server_parameters;
+    assert_eq!(p.max_connection_age, std::time::Duration::from_secs(120));
+    assert_eq!(
+        p.max_connection_age_grace,
+        std::time::Duration::from_secs(30)
+    );
+    assert_eq!(p.time, std::time::Duration::from_secs(20));
+    assert_eq!(p.timeout, std::time::Duration::from_secs(5));
+}

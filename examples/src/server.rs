@@ -29,6 +29,7 @@ use tonic_health::{
 
 use tonic_authz::{AuthzLayer, config::FrontendTls};
 
+use crate::connections::ConnectionLimits;
 use crate::{
     backend::Backend,
     temporal::{
@@ -96,6 +97,7 @@ pub struct Frontend {
     backend: Backend,
     authz: Option<AuthzLayer>,
     tls: Option<Arc<FrontendTls>>,
+    limits: ConnectionLimits,
 }
 
 impl Frontend {
@@ -105,7 +107,16 @@ impl Frontend {
             backend,
             authz: None,
             tls: None,
+            limits: ConnectionLimits::default(),
         }
+    }
+
+    /// Calls in flight per connection, keepalive pings and the maximum connection age.
+    /// Default: [`ConnectionLimits::default`] (Temporal's values).
+    #[must_use]
+    pub fn with_connection_limits(mut self, limits: ConnectionLimits) -> Frontend {
+        self.limits = limits;
+        self
     }
 
     /// Serves over TLS (mutual TLS when the configuration requires client certificates), as
@@ -148,13 +159,13 @@ impl Frontend {
             Some(tls) => {
                 let incoming = tls.acceptor().incoming(listener);
                 // `tls` (and its certificate reloader) lives until the server stops.
-                let served = run(self.authz, routes, incoming, shutdown).await;
+                let served = run(self.authz, &self.limits, routes, incoming, shutdown).await;
                 drop(tls);
                 served
             }
             None => {
                 let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-                run(self.authz, routes, incoming, shutdown).await
+                run(self.authz, &self.limits, routes, incoming, shutdown).await
             }
         }
     }
@@ -179,7 +190,7 @@ impl Frontend {
         F: Future<Output = ()>,
     {
         let routes = services(&self.backend).await.into_routes();
-        run(self.authz, routes, incoming, shutdown).await
+        run(self.authz, &self.limits, routes, incoming, shutdown).await
     }
 
     /// Binds `addr`, then serves in a background task until the returned handle shuts it down.
@@ -205,9 +216,10 @@ impl Frontend {
     }
 }
 
-/// Serves `routes` on `incoming`, behind `authz` when given.
+/// Serves `routes` on `incoming`, behind `authz` when given, with `limits` on each connection.
 async fn run<I, IO, IE, F>(
     authz: Option<AuthzLayer>,
+    limits: &ConnectionLimits,
     routes: Routes,
     incoming: I,
     shutdown: F,
@@ -221,14 +233,16 @@ where
 {
     match authz {
         Some(layer) => {
-            Server::builder()
+            limits
+                .apply(Server::builder())
                 .layer(layer)
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, shutdown)
                 .await
         }
         None => {
-            Server::builder()
+            limits
+                .apply(Server::builder())
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, shutdown)
                 .await

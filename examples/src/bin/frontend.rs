@@ -42,6 +42,7 @@ use tonic_authz::{
 };
 use tonic_authz_examples::{
     Backend, BackendConfig, Frontend,
+    connections::ConnectionLimits,
     dev::{DevDir, DevSetup, JwksServer, SigningKey, TokenRequest, guide},
     security::{
         AuthorizerKind, ClaimMapperKind, SecuritySettings, authorization_off_notice,
@@ -325,7 +326,8 @@ async fn config_plan(args: &ServeArgs, path: &Path, frontend: Frontend) -> Resul
     let layer = AuthzLayer::from_config(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let mut frontend = frontend.with_authz(layer);
+    let limits = ConnectionLimits::from_config(&config.services.frontend.rpc);
+    let mut frontend = frontend.with_authz(layer).with_connection_limits(limits);
     // The Frontend keeps the TLS (and its certificate reload) while it serves.
     match config.frontend_tls().map_err(|e| e.to_string())? {
         Some(tls) => frontend = frontend.with_tls(tls),
