@@ -101,6 +101,7 @@ pub use keys::{
     JwksKeyProvider, JwksKeyProviderBuilder, JwtAlgorithm, KeyError, StaticKeyProvider,
     TokenKeyProvider, VerificationKey,
 };
+pub use layer::DescriptorPoolError;
 pub use layer::{
     Authz, AuthzLayer, AuthzLayerBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
     ResponseFuture, ScanError, UNAUTHORIZED_MESSAGE, permission_denied, scan_string_field,

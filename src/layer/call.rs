@@ -195,6 +195,12 @@ impl<'a> Call<'a> {
         req: &mut Request<Body>,
         authorizer_needs: bool,
     ) -> Result<(String, Option<RequestMessage>), Status> {
+        if self.plan.is_some_and(|p| p.refused) {
+            // Logged when the layer was built: the namespace cannot be read reliably.
+            return Err(Status::failed_precondition(
+                "the request's namespace cannot be determined for this method",
+            ));
+        }
         if !self.wants_request(authorizer_needs) {
             return Ok((String::new(), None));
         }

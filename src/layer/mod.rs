@@ -34,6 +34,7 @@ mod call;
 mod future;
 mod namespace;
 mod observe;
+mod pool_check;
 mod service;
 mod status;
 #[cfg(test)]
@@ -51,6 +52,7 @@ use prost_reflect::MessageDescriptor;
 pub use builder::AuthzLayerBuilder;
 pub use future::ResponseFuture;
 pub use namespace::{ScanError, scan_string_field, temporal_namespace_fields};
+pub use pool_check::DescriptorPoolError;
 pub use service::Authz;
 pub use status::{UNAUTHORIZED_MESSAGE, permission_denied};
 
@@ -77,6 +79,8 @@ pub(crate) struct MethodPlan {
     pub(crate) namespace_field: Option<u32>,
     pub(crate) request_stream: bool,
     pub(crate) descriptor: Option<MessageDescriptor>,
+    /// The namespace field cannot be read as the handler will: every call is refused.
+    pub(crate) refused: bool,
 }
 
 /// Everything the layer shares across calls, settled once when the layer is built.

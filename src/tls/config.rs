@@ -216,8 +216,10 @@ mod tests {
         let mut group = GroupTls::default();
         group.server.key_data = "c2VjcmV0LWtleS1tYXRlcmlhbA==".to_owned();
         group.server.cert_data = "Y2VydA==".to_owned();
-        let mut global = GlobalTls::default();
-        global.frontend = group.clone();
+        let mut global = GlobalTls {
+            frontend: group.clone(),
+            ..GlobalTls::default()
+        };
         global.system_worker.key_data = "c2VjcmV0LWtleS1tYXRlcmlhbA==".to_owned();
         for shown in [
             format!("{group:?}"),
