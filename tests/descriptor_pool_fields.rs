@@ -51,7 +51,10 @@ fn oneof_and_defaulted_namespace_fields_are_refused_when_built() {
         .expect_err("a oneof member is refused");
     assert_eq!(error.method(), "/fields.v1.Svc/InOneof");
     assert_eq!(error.field(), "fields.v1.InOneof.namespace");
-    assert!(error.to_string().contains("is a member of a oneof"), "{error}");
+    assert!(
+        error.to_string().contains("is a member of a oneof"),
+        "{error}"
+    );
 
     let error = AuthzLayer::builder()
         .descriptor_pool(pool("v2.proto", PROTO2))

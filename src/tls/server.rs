@@ -62,7 +62,7 @@ const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default number of handshakes in flight before `accept` waits.
 const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 1024;
 /// The default number of handshakes in flight from one IP address; past it, that address's
-/// new connections are closed at once.
+/// oldest pending handshake is dropped to make room.
 const DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER: usize = 64;
 
 impl ServerTls {
@@ -291,9 +291,10 @@ impl TlsAcceptor {
         self
     }
 
-    /// How many handshakes one IP address may have in flight at once; a connection past it is
-    /// closed at once, so idle connections from one address cannot hold every slot. Behind a
-    /// proxy that hides client addresses, every client shares the proxy's share.
+    /// How many handshakes one IP address may have in flight at once; past it, the address's
+    /// oldest pending handshake is dropped to make room, so idle connections from one address
+    /// cannot hold every slot, yet a new client from that address still gets its turn. Behind
+    /// a proxy that hides client addresses, every client shares the proxy's allowance.
     /// Default: 64.
     #[must_use]
     pub fn with_max_pending_handshakes_per_peer(mut self, max: usize) -> TlsAcceptor {
@@ -439,15 +440,16 @@ impl TlsAcceptor {
                         }
                     },
                 };
-                let Some(slot) = per_peer.try_enter(peer.ip()) else {
-                    tracing::debug!(%peer, "too many pending TLS handshakes from this address");
-                    drop(tcp);
-                    continue;
-                };
+                let (slot, cancelled) = per_peer.enter(peer.ip());
                 let this = this.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    let result = this.accept(tcp).await;
+                    let result = tokio::select! {
+                        result = this.accept(tcp) => result,
+                        _ = cancelled => Err(io::Error::other(
+                            "too many pending TLS handshakes from this address",
+                        )),
+                    };
                     drop(slot);
                     drop(permit);
                     match result {
