@@ -4,6 +4,8 @@
 //! methods.
 
 use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::fmt;
 use std::sync::Arc;
 
 /// Whose roles count for an API.
@@ -70,11 +72,43 @@ impl ApiAccess {
     }
 
     /// Adds (or replaces) one method, by full path `/pkg.Service/Method`.
+    ///
+    /// For paths written in code, as `http::HeaderName::from_static` is for header names; a
+    /// path that comes from outside goes through [`try_with_method`](Self::try_with_method).
+    ///
+    /// # Panics
+    ///
+    /// When `path` is not a gRPC method path (see [`try_with_method`](Self::try_with_method)):
+    /// an entry under a path no call can have would leave the method it was meant for
+    /// unlisted, and so denied, or covered by a broader service entry, without a word.
     #[must_use]
-    pub fn with_method(mut self, path: &str, scope: Scope, access: Access) -> ApiAccess {
+    pub fn with_method(self, path: &str, scope: Scope, access: Access) -> ApiAccess {
+        match self.try_with_method(path, scope, access) {
+            Ok(table) => table,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Adds (or replaces) one method, by full path `/pkg.Service/Method`.
+    ///
+    /// # Errors
+    ///
+    /// `path` is not `/` + a service name + `/` + a method name, both non-empty, with no
+    /// other `/` and no whitespace or control characters.
+    pub fn try_with_method(
+        mut self,
+        path: &str,
+        scope: Scope,
+        access: Access,
+    ) -> Result<ApiAccess, InvalidMethodPath> {
+        if !is_method_path(path) {
+            return Err(InvalidMethodPath {
+                path: path.to_owned(),
+            });
+        }
         self.methods
             .insert(Arc::from(path), MethodAccess { scope, access });
-        self
+        Ok(self)
     }
 
     /// Covers every method of a service (full name `pkg.Service`) not listed on its own.
@@ -107,5 +141,86 @@ impl ApiAccess {
     /// Every method listed by name (services covered by prefix are not enumerated).
     pub fn methods(&self) -> impl Iterator<Item = (&str, MethodAccess)> {
         self.methods.iter().map(|(k, v)| (&**k, *v))
+    }
+}
+
+/// Whether `path` has the shape of a gRPC method path, `/pkg.Service/Method`.
+fn is_method_path(path: &str) -> bool {
+    let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+        return false;
+    };
+    let fine = |part: &str| {
+        !part.is_empty()
+            && !part
+                .chars()
+                .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+    };
+    fine(service) && fine(method)
+}
+
+/// A method path [`ApiAccess::try_with_method`] refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidMethodPath {
+    path: String,
+}
+
+impl InvalidMethodPath {
+    /// The refused path.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl fmt::Display for InvalidMethodPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a gRPC method path of the form /package.Service/Method",
+            self.path
+        )
+    }
+}
+
+impl StdError for InvalidMethodPath {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_paths_must_be_method_paths() {
+        let table = ApiAccess::empty();
+        for good in ["/shop.v1.Orders/Get", "/Orders/Get"] {
+            let t = table
+                .clone()
+                .try_with_method(good, Scope::Namespace, Access::Read);
+            assert!(t.is_ok_and(|t| t.get(good).is_some()), "{good}");
+        }
+        for bad in [
+            "",
+            "/",
+            "shop.v1.Orders/Get",
+            "/shop.v1.Orders",
+            "/shop.v1.Orders/",
+            "//Get",
+            "/shop.v1.Orders/Get/",
+            "/shop.v1.Orders/Get Now",
+            "/shop.v1.Orders/Get\n",
+        ] {
+            let e = table
+                .clone()
+                .try_with_method(bad, Scope::Namespace, Access::Read)
+                .map(|_| ())
+                .unwrap_err();
+            assert_eq!(e.path(), bad);
+            assert!(e.to_string().contains("/package.Service/Method"), "{e}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "is not a gRPC method path")]
+    fn with_method_refuses_a_service_name() {
+        let _ = ApiAccess::empty().with_method("shop.v1.Orders", Scope::Cluster, Access::Admin);
     }
 }

@@ -128,6 +128,7 @@ mod temporal;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+pub use access::InvalidMethodPath;
 pub use auth_info::AuthInfo;
 pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
@@ -145,6 +146,7 @@ pub use keys::{JwksKeyProvider, JwksKeyProviderBuilder};
 pub use keys::{
     JwtAlgorithm, KeyError, KeyErrorKind, StaticKeyProvider, TokenKeyProvider, VerificationKey,
 };
+pub use layer::DescriptorPoolError;
 pub use layer::{Authz, AuthzLayer, AuthzLayerBuilder, ResponseFuture};
 pub use layer::{Denial, DenialKind, DenialStyle};
 #[cfg(feature = "tls")]

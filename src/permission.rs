@@ -26,39 +26,46 @@ pub(crate) enum PermissionFormat {
     NamespaceColonRole,
     /// The first match of a regex with `namespace` and `role` groups.
     Regex(Regex),
+    /// A configured regex that cannot be used: no permission parses.
+    Nothing,
 }
 
 impl PermissionFormat {
-    /// The format for an optional regex. A regex that does not compile, or lacks a
-    /// `namespace` or `role` group, falls back to `namespace:role` with a warning, as Temporal
-    /// does.
-    pub(crate) fn new(regex: Option<&str>) -> PermissionFormat {
+    /// The format for an optional regex (`None` or empty: `namespace:role`).
+    ///
+    /// # Errors
+    ///
+    /// The regex does not compile, or lacks a `namespace` or `role` group. Unlike Temporal,
+    /// which falls back to `namespace:role` with a warning, this is refused: a deployment
+    /// whose tokens are written in another format would otherwise read them wrongly.
+    pub(crate) fn parse(regex: Option<&str>) -> Result<PermissionFormat, String> {
         let Some(pattern) = regex.filter(|p| !p.is_empty()) else {
-            return PermissionFormat::NamespaceColonRole;
+            return Ok(PermissionFormat::NamespaceColonRole);
         };
-        match Regex::new(pattern) {
-            Ok(re) => {
-                let has = |name: &str| re.capture_names().flatten().any(|n| n == name);
-                if has("namespace") && has("role") {
-                    PermissionFormat::Regex(re)
-                } else {
-                    tracing::warn!(
-                        "permissions regex does not have namespace or role named group; using namespace:role"
-                    );
-                    PermissionFormat::NamespaceColonRole
-                }
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "failed to compile permissions regex '{pattern}': {e}; using namespace:role"
-                );
-                PermissionFormat::NamespaceColonRole
-            }
+        let re = Regex::new(pattern)
+            .map_err(|e| format!("permissions regex {pattern:?} does not compile: {e}"))?;
+        let has = |name: &str| re.capture_names().flatten().any(|n| n == name);
+        if has("namespace") && has("role") {
+            Ok(PermissionFormat::Regex(re))
+        } else {
+            Err(format!(
+                "permissions regex {pattern:?} must have the named groups `namespace` and `role`"
+            ))
         }
     }
 
+    /// The format for an optional regex, failing closed: a regex [`parse`](Self::parse)
+    /// refuses is logged as an error and matches no permission at all, so nothing is granted
+    /// (never a silent fallback to `namespace:role`).
+    pub(crate) fn new(regex: Option<&str>) -> PermissionFormat {
+        PermissionFormat::parse(regex).unwrap_or_else(|e| {
+            tracing::error!("{e}; no permission will be granted");
+            PermissionFormat::Nothing
+        })
+    }
+
     pub(crate) fn is_regex(&self) -> bool {
-        matches!(self, PermissionFormat::Regex(_))
+        !matches!(self, PermissionFormat::NamespaceColonRole)
     }
 
     fn split<'p>(&self, permission: &'p str) -> Option<(&'p str, &'p str)> {
@@ -69,6 +76,7 @@ impl PermissionFormat {
                 let group = |name: &str| caps.name(name).map_or("", |m| m.as_str());
                 Some((group("namespace"), group("role")))
             }
+            PermissionFormat::Nothing => None,
         }
     }
 }
@@ -85,8 +93,18 @@ pub(crate) struct Grant<'p> {
 }
 
 impl Grant<'_> {
-    /// Adds the grant to `claims`.
+    /// Whether the permission names no namespace: such a permission grants nothing (Temporal
+    /// would record a role on the namespace `""`, which no request can name on purpose but
+    /// which a request without a namespace field is checked against).
+    pub(crate) fn is_empty_namespace(&self) -> bool {
+        self.namespace.is_empty()
+    }
+
+    /// Adds the grant to `claims`; a grant on the empty namespace adds nothing.
     pub(crate) fn apply(&self, claims: &mut Claims) {
+        if self.is_empty_namespace() {
+            return;
+        }
         if self.system {
             claims.add_system_role(self.role);
         } else {
@@ -125,7 +143,9 @@ impl PermissionParser {
         &self.system_namespaces
     }
 
-    /// Parses one permission; `None` when it is not in the expected format.
+    /// Parses one permission; `None` when it is not in the expected format. A permission on
+    /// the empty namespace (`":admin"`, or a regex whose `namespace` group matched nothing)
+    /// parses, with [`Grant::is_empty_namespace`] true; it grants nothing.
     pub(crate) fn parse<'p>(&self, permission: &'p str) -> Option<Grant<'p>> {
         let (namespace, role) = self.format.split(permission)?;
         Some(Grant {
@@ -140,7 +160,8 @@ impl PermissionParser {
 ///
 /// Only an array is read; anything else gives no roles. Malformed entries are skipped, never
 /// failing the token, as Temporal does; an unknown role name still lists the namespace, with no
-/// role.
+/// role. Entries on the empty namespace grant nothing and are logged once per call of this
+/// function (once per verified token).
 pub(crate) fn apply_permissions(
     claims: &mut Claims,
     value: Option<&Value>,
@@ -149,6 +170,7 @@ pub(crate) fn apply_permissions(
     let Some(Value::Array(entries)) = value else {
         return;
     };
+    let mut empty_namespace = 0_usize;
     for entry in entries {
         let Value::String(permission) = entry else {
             tracing::debug!("ignoring permission that is not a string");
@@ -161,7 +183,17 @@ pub(crate) fn apply_permissions(
             );
             continue;
         };
+        if grant.is_empty_namespace() {
+            empty_namespace += 1;
+            continue;
+        }
         grant.apply(claims);
+    }
+    if empty_namespace > 0 {
+        tracing::warn!(
+            entries = empty_namespace,
+            "ignoring permissions on the empty namespace: they grant nothing"
+        );
     }
 }
 
@@ -204,13 +236,15 @@ mod tests {
             &f,
         );
         assert_eq!(c.namespace_role("default"), Role::READER);
-        assert_eq!(c.namespace_role(""), Role::ADMIN);
+        // A permission on the empty namespace grants nothing.
+        assert_eq!(c.namespace_role(""), Role::UNDEFINED);
+        assert!(!c.namespaces().contains_key(""));
         assert_eq!(c.namespaces().get("ns"), Some(&Role::UNDEFINED));
         assert_eq!(c.namespaces().get("other"), Some(&Role::UNDEFINED));
         assert_eq!(c.namespace_role("TEMPORAL-SYSTEM"), Role::ADMIN);
         assert_eq!(c.namespace_role("x"), Role::WRITER | Role::WORKER);
         assert_eq!(c.system(), Role::WORKER | Role::READER);
-        assert_eq!(c.namespaces().len(), 6);
+        assert_eq!(c.namespaces().len(), 5);
     }
 
     #[test]
@@ -229,12 +263,36 @@ mod tests {
     }
 
     #[test]
-    fn regex_format_and_fallbacks() {
+    fn regex_format_and_refusals() {
         assert!(PermissionFormat::new(Some(r"(?P<role>\w+):(?P<namespace>\w+)")).is_regex());
-        assert!(!PermissionFormat::new(Some(r"(?P<namespace\w+):(?P<role>\w+)")).is_regex());
-        assert!(!PermissionFormat::new(Some(r"(?P<role>\w+):(\w+)")).is_regex());
-        assert!(!PermissionFormat::new(Some(r"(?P<namespace>\w+):(\w+)")).is_regex());
         assert!(!PermissionFormat::new(Some("")).is_regex());
+        for bad in [
+            r"(?P<namespace\w+):(?P<role>\w+)",
+            r"(?P<role>\w+):(\w+)",
+            r"(?P<namespace>\w+):(\w+)",
+        ] {
+            let error = PermissionFormat::parse(Some(bad)).map(|_| ()).unwrap_err();
+            assert!(error.contains(&format!("{bad:?}")), "{error}");
+            // Built anyway (the builder API), it grants nothing: no fallback to
+            // `namespace:role`.
+            let c = claims_for(
+                json!(["default:admin", "temporal-system:admin"]),
+                &PermissionFormat::new(Some(bad)),
+            );
+            assert!(c.namespaces().is_empty());
+            assert_eq!(c.system(), Role::UNDEFINED);
+        }
+        assert!(
+            PermissionFormat::parse(Some("("))
+                .map(|_| ())
+                .unwrap_err()
+                .contains("does not compile")
+        );
+
+        let empty_namespace = PermissionFormat::new(Some(r"(?P<role>\w+):(?P<namespace>[\w-]*)"));
+        let c = claims_for(json!(["admin:", "read:default"]), &empty_namespace);
+        assert_eq!(c.namespace_role(""), Role::UNDEFINED);
+        assert_eq!(c.namespace_role("default"), Role::READER);
 
         let f = PermissionFormat::new(Some(r"(?P<role>[\w-]+):(?P<namespace>[\w-]+)"));
         let c = claims_for(

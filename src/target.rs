@@ -12,6 +12,7 @@ pub struct CallTarget {
     api_name: Arc<str>,
     namespace: String,
     request: Option<RequestMessage>,
+    request_stream: bool,
 }
 
 impl CallTarget {
@@ -22,6 +23,7 @@ impl CallTarget {
             api_name: api_name.into(),
             namespace: namespace.into(),
             request: None,
+            request_stream: false,
         }
     }
 
@@ -30,6 +32,23 @@ impl CallTarget {
     pub fn with_request(mut self, request: RequestMessage) -> CallTarget {
         self.request = Some(request);
         self
+    }
+
+    /// Marks the call as one with a stream of request messages (client-streaming or
+    /// bidirectional), which is authorized at the headers. Default: not a stream.
+    #[must_use]
+    pub fn with_request_stream(mut self, request_stream: bool) -> CallTarget {
+        self.request_stream = request_stream;
+        self
+    }
+
+    /// Whether the call has a stream of request messages (client-streaming or
+    /// bidirectional): it is authorized at the headers, so [`namespace`](Self::namespace) is
+    /// empty because no message was read, not because the request named none. An authorizer
+    /// that allows anything on the empty namespace should check this first.
+    #[must_use]
+    pub fn is_request_stream(&self) -> bool {
+        self.request_stream
     }
 
     /// The full gRPC method path, e.g.

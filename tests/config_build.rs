@@ -360,10 +360,57 @@ async fn build_errors_name_the_key_and_the_file() {
     assert_eq!(e.key_path(), Some("global.authorization.authHeaderName"));
 }
 
+/// `from_config`'s error for `yaml`, as the frontend prints it.
+async fn build_error(yaml: &str) -> (Option<String>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("frontend.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let config = Config::load_file(&file).unwrap();
+    let e = AuthzLayer::from_config(&config).await.unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.starts_with(&file.display().to_string()), "{shown}");
+    (e.key_path().map(str::to_owned), shown)
+}
+
+#[tokio::test]
+async fn an_unusable_permissions_regex_stops_start_up() {
+    // Temporal falls back to `namespace:role` with a warning; here it is an error.
+    for (regex, says) in [
+        ("(", "does not compile"),
+        (
+            "(?P<role>\\\\w+):(\\\\w+)",
+            "must have the named groups `namespace` and `role`",
+        ),
+    ] {
+        let (key, shown) = build_error(&format!(
+            "global:\n  authorization:\n    jwtKeyProvider:\n      refreshInterval: 0\n    permissionsRegex: \"{regex}\"\n"
+        ))
+        .await;
+        assert_eq!(
+            key.as_deref(),
+            Some("global.authorization.permissionsRegex")
+        );
+        assert!(shown.contains(says), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_message_size_above_one_gib_stops_start_up() {
+    let (key, shown) =
+        build_error("global:\n  authorization:\n    maxMessageSize: 1073741825\n").await;
+    assert_eq!(key.as_deref(), Some("global.authorization.maxMessageSize"));
+    assert!(shown.contains("more than the largest accepted"), "{shown}");
+    // 1 GiB itself is accepted.
+    let config = ConfigLoader::new()
+        .load_str("global:\n  authorization:\n    maxMessageSize: 1073741824\n")
+        .unwrap();
+    assert!(AuthzLayer::from_config(&config).await.is_ok());
+}
+
 #[tokio::test]
 async fn noop_selectors_allow_everything() {
     let config = ConfigLoader::new()
-        .load_str("global:\n  authorization:\n    authorizer: \"\"\n    claimMapper: \"\"\n")
+        .load_str("global:\n  authorization:\n    authorizer: noop\n    claimMapper: noop\n")
         .unwrap();
     let addr = serve(&config).await;
     let channel = plain_channel(addr).await;

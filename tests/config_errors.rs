@@ -46,6 +46,40 @@ fn unknown_claim_mapper_is_temporals_error() {
 }
 
 #[test]
+fn blank_selectors_stop_start_up() {
+    // Stricter than Temporal, which reads a blank selector as the no-op pair.
+    let mapper = "global.authorization.claimMapper: is empty: write \"default\", or \"noop\" \
+                  to let every caller act as system admin";
+    let authorizer = "global.authorization.authorizer: is empty: write \"default\", or \"noop\" \
+                      to allow every call";
+    for (yaml, expected) in [
+        ("global:\n  authorization:\n    claimMapper: \"\"\n", mapper),
+        ("global:\n  authorization:\n    claimMapper:\n", mapper),
+        ("global:\n  authorization:\n    claimMapper: ~\n", mapper),
+        (
+            "global:\n  authorization:\n    authorizer: ''\n",
+            authorizer,
+        ),
+        (
+            "global:\n  authorization:\n    authorizer: \"  \"\n",
+            authorizer,
+        ),
+    ] {
+        let e = fail(yaml);
+        assert_eq!(e.kind(), ConfigErrorKind::Parse, "{yaml}");
+        assert!(e.to_string().starts_with("conf/frontend.yaml:"), "{e}");
+        assert!(e.to_string().ends_with(expected), "{yaml}: {e}");
+    }
+    // A variable that expands to nothing is blank too.
+    let e = ConfigLoader::new()
+        .env(|name| (name == "MAPPER").then(String::new))
+        .load_str("global:\n  authorization:\n    claimMapper: \"${MAPPER}\"\n")
+        .map(|_| ())
+        .unwrap_err();
+    assert!(e.to_string().ends_with(mapper), "{e}");
+}
+
+#[test]
 fn unknown_keys_are_errors_everywhere_we_read() {
     let e = fail("global:\n  authorization:\n    authHeader: x\n");
     assert_eq!(e.key_path(), Some("global.authorization.authHeader"));
@@ -266,4 +300,56 @@ fn load_file_names_the_file() {
             .starts_with(&format!("{}: cannot read the file: ", missing.display())),
         "{e}"
     );
+}
+
+#[test]
+fn connection_limits_must_be_usable() {
+    let rpc = "global: {}\nservices:\n  frontend:\n    rpc:\n";
+    for (yaml, key, says) in [
+        (
+            "      maxConcurrentStreams: 0\n",
+            "services.frontend.rpc.maxConcurrentStreams",
+            "must be 1 or more",
+        ),
+        (
+            "      maxConcurrentStreams: \"\"\n",
+            "services.frontend.rpc.maxConcurrentStreams",
+            "is empty",
+        ),
+        (
+            "      keepAliveServerConfig:\n        keepAliveServerParameters:\n          maxConnectionAge: 0s\n",
+            "services.frontend.rpc.keepAliveServerConfig.keepAliveServerParameters.maxConnectionAge",
+            "must be more than zero",
+        ),
+        (
+            "      keepAliveServerConfig:\n        keepAliveServerParameters:\n          maxConnectionAgeGrace: \"\"\n",
+            "services.frontend.rpc.keepAliveServerConfig.keepAliveServerParameters.maxConnectionAgeGrace",
+            "invalid duration",
+        ),
+        (
+            "      keepAliveServerConfig:\n        keepAliveServerParameters:\n          time: ~\n",
+            "services.frontend.rpc.keepAliveServerConfig.keepAliveServerParameters.time",
+            "",
+        ),
+    ] {
+        let e = fail(&format!("{rpc}{yaml}"));
+        assert_eq!(e.key_path(), Some(key), "{yaml}: {e}");
+        assert!(e.message().contains(says), "{yaml}: {e}");
+        assert!(e.to_string().starts_with("conf/frontend.yaml:"), "{e}");
+    }
+    let config = ConfigLoader::new()
+        .load_str(
+            "services:\n  frontend:\n    rpc:\n      maxConcurrentStreams: 50\n      keepAliveServerConfig:\n        keepAliveServerParameters:\n          maxConnectionAge: 2m\n          maxConnectionAgeGrace: 30s\n          time: 20s\n          timeout: 5s\n          maxConnectionIdle: 1m\n        keepAliveEnforcementPolicy:\n          minTime: 10s\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rpc = &config.services.frontend.rpc;
+    assert_eq!(rpc.max_concurrent_streams, 50);
+    let p = &rpc.keep_alive_server_config.keep_alive_server_parameters;
+    assert_eq!(p.max_connection_age, std::time::Duration::from_secs(120));
+    assert_eq!(
+        p.max_connection_age_grace,
+        std::time::Duration::from_secs(30)
+    );
+    assert_eq!(p.time, std::time::Duration::from_secs(20));
+    assert_eq!(p.timeout, std::time::Duration::from_secs(5));
 }

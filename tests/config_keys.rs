@@ -165,15 +165,8 @@ fn defaults_when_absent() {
 }
 
 #[test]
-fn empty_selectors_select_the_noop_pair() {
-    let config = load("global:\n  authorization:\n    authorizer: \"\"\n    claimMapper: ''\n");
-    assert_eq!(config.global.authorization.authorizer, AuthorizerKind::Noop);
-    assert_eq!(
-        config.global.authorization.claim_mapper,
-        ClaimMapperKind::Noop
-    );
-    // A key with no value is YAML null, which Temporal reads as "".
-    let config = load("global:\n  authorization:\n    authorizer:\n    claimMapper: ~\n");
+fn only_the_literal_noop_selects_the_noop_pair() {
+    let config = load("global:\n  authorization:\n    authorizer: noop\n    claimMapper: NOOP\n");
     assert_eq!(config.global.authorization.authorizer, AuthorizerKind::Noop);
     assert_eq!(
         config.global.authorization.claim_mapper,

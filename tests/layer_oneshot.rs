@@ -136,6 +136,7 @@ struct AuthzCall {
     api: String,
     namespace: String,
     request: Option<Bytes>,
+    request_stream: bool,
 }
 
 type Answer = Arc<dyn Fn() -> Result<Decision, tonic::Status> + Send + Sync>;
@@ -153,6 +154,7 @@ fn recording_authorizer(
             api: target.api_name().to_owned(),
             namespace: target.namespace().to_owned(),
             request: target.request().map(|r| r.bytes().clone()),
+            request_stream: target.is_request_stream(),
         });
         let result = answer();
         async move { result }
@@ -259,6 +261,7 @@ async fn g3_01_is_authorized() {
     assert_eq!(calls[0].api, DESCRIBE_NAMESPACE);
     assert_eq!(calls[0].namespace, TN);
     assert_eq!(calls[0].request.as_deref(), Some(message.as_slice()));
+    assert!(!calls[0].request_stream);
     assert!(inner.last().claims.is_none());
 }
 
@@ -572,6 +575,8 @@ async fn g3_18_stream_authorized_at_the_headers() {
         assert_eq!(calls[0].api, path);
         assert_eq!(calls[0].namespace, "", "{path}: streams have no namespace");
         assert!(calls[0].request.is_none(), "{path}: no request message");
+        // The authorizer can tell a stream from a request without a namespace.
+        assert!(calls[0].request_stream, "{path}");
     }
 }
 

@@ -525,3 +525,34 @@ async fn client_tls_off_gives_no_config() {
     assert!(g.client_config().unwrap().is_none());
     assert!(g.client_tls_config().unwrap().is_none());
 }
+
+#[tokio::test]
+async fn idle_connections_from_one_address_do_not_starve_a_real_client() {
+    let s = mtls_setup(false);
+    let acceptor = TlsAcceptor::new(&s.group).unwrap();
+    let served = serve(&acceptor).await;
+    // 2 000 connections that never speak, all from one loopback address (127.0.0.2)...
+    let mut idle = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let stream = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            socket.connect(served.addr),
+        )
+        .await
+        .expect("connected in time")
+        .unwrap();
+        idle.push(stream);
+    }
+    // ...and a real client from another (127.0.0.1) still completes its handshake and call.
+    let status = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        check(served.addr, tonic_tls(&s.server_ca, "localhost", None)),
+    )
+    .await
+    .expect("served within 2 s while 2 000 idle connections are open")
+    .unwrap();
+    assert_eq!(status, ServingStatus::Serving);
+    drop(idle);
+}

@@ -9,6 +9,7 @@
 //! frontend instead of serving the backend.
 
 pub mod backend;
+pub mod connections;
 pub mod demo;
 pub mod dev;
 pub mod proxy;

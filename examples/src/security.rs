@@ -69,18 +69,35 @@ impl SecuritySettings {
         let builder = AuthzLayer::builder().known_namespaces(self.known_namespaces.clone());
         let builder = match self.authorizer {
             AuthorizerKind::Default => builder.authorizer(DefaultAuthorizer::new()),
-            AuthorizerKind::Noop => builder.authorizer(NoopAuthorizer),
+            AuthorizerKind::Noop => {
+                tracing::warn!("authorizer is the no-op authorizer: every call is allowed");
+                builder.authorizer(NoopAuthorizer)
+            }
         };
         let builder = match &self.audience {
             Some(audience) => builder.audience(audience.clone()),
             None => builder,
         };
         let builder = match self.claim_mapper {
-            ClaimMapperKind::Noop => builder.claim_mapper(NoopClaimMapper),
+            ClaimMapperKind::Noop => {
+                tracing::warn!(
+                    "claim mapper is the no-op claim mapper: every caller acts as system admin"
+                );
+                builder.claim_mapper(NoopClaimMapper)
+            }
             ClaimMapperKind::None => builder,
             ClaimMapperKind::Credentials => builder.claim_mapper(self.credentials_mapper().await?),
         };
         Ok(builder.build())
+    }
+
+    /// The banner line saying authorization is off, when these settings turn it off.
+    #[must_use]
+    pub fn authorization_off(&self) -> Option<&'static str> {
+        authorization_off_notice(
+            self.authorizer == AuthorizerKind::Noop,
+            self.claim_mapper == ClaimMapperKind::Noop,
+        )
     }
 
     async fn credentials_mapper(&self) -> Result<CombinedClaimMapper, DevError> {
@@ -140,6 +157,22 @@ pub fn parse_certificate_rule(text: &str) -> Result<CertificateRule, String> {
         return Err(shape());
     }
     Ok(CertificateRule::new(field, value, permissions))
+}
+
+/// The banner line a server prints when a no-op authorizer (every call allowed) or a no-op
+/// claim mapper (every caller is system admin) is selected; `None` when neither is.
+#[must_use]
+pub fn authorization_off_notice(
+    noop_authorizer: bool,
+    noop_claim_mapper: bool,
+) -> Option<&'static str> {
+    match (noop_authorizer, noop_claim_mapper) {
+        (true, _) => Some("AUTHORIZATION IS OFF: the no-op authorizer allows every call"),
+        (false, true) => {
+            Some("AUTHORIZATION IS OFF: the no-op claim mapper makes every caller system admin")
+        }
+        (false, false) => None,
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use tonic_health::{
 
 use tonic_authz::{AuthzLayer, config::FrontendTls};
 
+use crate::connections::ConnectionLimits;
 use crate::{
     backend::Backend,
     proxy::Proxy,
@@ -98,6 +99,7 @@ pub struct Frontend {
     authz: Option<AuthzLayer>,
     tls: Option<Arc<FrontendTls>>,
     upstream: Option<Proxy>,
+    limits: ConnectionLimits,
 }
 
 impl Frontend {
@@ -108,7 +110,16 @@ impl Frontend {
             authz: None,
             tls: None,
             upstream: None,
+            limits: ConnectionLimits::default(),
         }
+    }
+
+    /// Calls in flight per connection, keepalive pings and the maximum connection age.
+    /// Default: [`ConnectionLimits::default`] (Temporal's values).
+    #[must_use]
+    pub fn with_connection_limits(mut self, limits: ConnectionLimits) -> Frontend {
+        self.limits = limits;
+        self
     }
 
     /// Serves over TLS (mutual TLS when the configuration requires client certificates), as
@@ -172,13 +183,13 @@ impl Frontend {
             Some(tls) => {
                 let incoming = tls.acceptor().incoming(listener);
                 // `tls` (and its certificate reloader) lives until the server stops.
-                let served = run(self.authz, routes, incoming, shutdown).await;
+                let served = run(self.authz, &self.limits, routes, incoming, shutdown).await;
                 drop(tls);
                 served
             }
             None => {
                 let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-                run(self.authz, routes, incoming, shutdown).await
+                run(self.authz, &self.limits, routes, incoming, shutdown).await
             }
         }
     }
@@ -203,7 +214,7 @@ impl Frontend {
         F: Future<Output = ()>,
     {
         let routes = self.routes().await;
-        run(self.authz, routes, incoming, shutdown).await
+        run(self.authz, &self.limits, routes, incoming, shutdown).await
     }
 
     /// Binds `addr`, then serves in a background task until the returned handle shuts it down.
@@ -229,9 +240,10 @@ impl Frontend {
     }
 }
 
-/// Serves `routes` on `incoming`, behind `authz` when given.
+/// Serves `routes` on `incoming`, behind `authz` when given, with `limits` on each connection.
 async fn run<I, IO, IE, F>(
     authz: Option<AuthzLayer>,
+    limits: &ConnectionLimits,
     routes: Routes,
     incoming: I,
     shutdown: F,
@@ -245,14 +257,16 @@ where
 {
     match authz {
         Some(layer) => {
-            Server::builder()
+            limits
+                .apply(Server::builder())
                 .layer(layer)
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, shutdown)
                 .await
         }
         None => {
-            Server::builder()
+            limits
+                .apply(Server::builder())
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, shutdown)
                 .await

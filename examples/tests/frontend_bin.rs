@@ -132,7 +132,7 @@ async fn a_config_file_configures_the_layer() {
     // refuses namespaces that do not exist.
     std::fs::write(
         &path,
-        "global:\n  authorization:\n    authorizer: default\n    claimMapper: \"\"\n",
+        "global:\n  authorization:\n    authorizer: default\n    claimMapper: noop\n",
     )
     .expect("write config");
     let (child, url) = spawn(&["--config", path.to_str().expect("utf-8")]).await;
@@ -167,4 +167,56 @@ async fn a_config_file_configures_the_layer() {
         .await
         .expect("frontend runs");
     assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn the_banner_says_when_authorization_is_off() {
+    for (args, says) in [
+        (
+            &["--authorizer", "noop"][..],
+            "the no-op authorizer allows every call",
+        ),
+        (
+            &["--claim-mapper", "noop"][..],
+            "the no-op claim mapper makes every caller system admin",
+        ),
+        (
+            &["--no-authz"][..],
+            "served without the authorization layer",
+        ),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_frontend"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("frontend starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut next = async || {
+            tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+                .await
+                .expect("a line in time")
+                .expect("stdout readable")
+                .expect("a line")
+        };
+        let first = next().await;
+        let addr = first
+            .strip_prefix("listening on ")
+            .expect("the address first");
+        let addr = addr.to_owned();
+        assert_eq!(
+            next().await,
+            format!("AUTHORIZATION IS OFF: {says}"),
+            "{args:?}"
+        );
+        // Serving (so the Ctrl-C handler is in place) before it is interrupted.
+        describe(&format!("http://{addr}"), "default")
+            .await
+            .expect("allowed");
+        interrupt(child).await;
+    }
 }

@@ -46,6 +46,16 @@ pub trait Authorizer: Send + Sync + 'static {
         let _ = api_name;
         true
     }
+
+    /// Whether deciding on `api_name` for a caller with these `claims` (`None`: the caller
+    /// presented no credentials) needs the request message. The layer asks after the claim
+    /// mapper has run and before it reads the body, so a caller the authorizer will refuse
+    /// whatever the request says costs no buffering. Defaults to
+    /// [`needs_request`](Self::needs_request).
+    fn needs_request_for(&self, api_name: &str, claims: Option<&Claims>) -> bool {
+        let _ = claims;
+        self.needs_request(api_name)
+    }
 }
 
 impl<F, Fut> Authorizer for F
@@ -74,9 +84,13 @@ impl<A: Authorizer + ?Sized> Authorizer for Arc<A> {
     fn needs_request(&self, api_name: &str) -> bool {
         (**self).needs_request(api_name)
     }
+
+    fn needs_request_for(&self, api_name: &str, claims: Option<&Claims>) -> bool {
+        (**self).needs_request_for(api_name, claims)
+    }
 }
 
-/// Allows every call (Temporal's no-op authorizer, selected by `authorizer: ""`).
+/// Allows every call (Temporal's no-op authorizer, selected by `authorizer: noop`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoopAuthorizer;
 

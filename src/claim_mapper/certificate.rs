@@ -29,7 +29,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::permission::{PermissionFormat, PermissionParser, TEMPORAL_SYSTEM_NAMESPACE};
+use crate::permission::{DEFAULT_SYSTEM_NAMESPACES, PermissionFormat, PermissionParser};
 use crate::{
     AuthInfo, BoxFuture, ClaimMapper, Claims, ClaimsError, Role, TlsConnection, TlsSubject,
 };
@@ -65,7 +65,8 @@ pub struct CertificateRule {
     /// empty; `*` may appear only at the end.
     pub value: String,
     /// `namespace:role` entries; role is `read`, `write`, `admin` or `worker`
-    /// (case-insensitive); namespace `temporal-system` means the system role.
+    /// (case-insensitive); a system namespace (`temporal-system` and `system` unless
+    /// configured otherwise, the same list as the JWT mapper's) means the system role.
     pub permissions: Vec<String>,
 }
 
@@ -167,20 +168,34 @@ pub struct CertificateClaimMapper {
 }
 
 impl CertificateClaimMapper {
-    /// A mapper applying `rules`.
+    /// A mapper applying `rules`, with the default system namespaces (`temporal-system` and
+    /// `system`, as the JWT mapper's default).
     ///
     /// # Errors
     /// A rule with an empty value, a `*` anywhere but at the end, a permission without `:`,
-    /// or an unknown role.
+    /// an empty namespace, or an unknown role.
     pub fn new(
         rules: Vec<CertificateRule>,
     ) -> Result<CertificateClaimMapper, CertificateRuleError> {
-        // Certificate rules have always recognised only Temporal's own system namespace
-        // (the JWT mapper's default also accepts `system`); the parser is the same.
-        let parser = PermissionParser::new(
-            PermissionFormat::NamespaceColonRole,
-            [TEMPORAL_SYSTEM_NAMESPACE],
-        );
+        CertificateClaimMapper::with_system_namespaces(rules, DEFAULT_SYSTEM_NAMESPACES)
+    }
+
+    /// A mapper applying `rules`, where a permission naming one of `system_namespaces`
+    /// grants the role system-wide. Give it the same list as the JWT mapper's
+    /// [`system_namespaces`](crate::JwtClaimMapperBuilder::system_namespaces), so both
+    /// mappers read a permission the same way (`from_config` does).
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_system_namespaces<I, S>(
+        rules: Vec<CertificateRule>,
+        system_namespaces: I,
+    ) -> Result<CertificateClaimMapper, CertificateRuleError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let parser = PermissionParser::new(PermissionFormat::NamespaceColonRole, system_namespaces);
         let mut compiled = Vec::with_capacity(rules.len());
         for (index, rule) in rules.into_iter().enumerate() {
             let err = |message: String| CertificateRuleError {
@@ -402,6 +417,32 @@ mod tests {
             err(rule(CertificateField::CommonName, "a", &[":read"])),
             "rules[0]: permissions[0] \":read\": expected namespace:role with role read, write, admin or worker"
         );
+    }
+
+    #[test]
+    fn system_namespaces_are_the_jwt_mappers() {
+        // `system` means the system role here as in the JWT mapper's default list.
+        let mapper = CertificateClaimMapper::new(vec![
+            rule(CertificateField::CommonName, "a", &["system:admin"]),
+            rule(CertificateField::CommonName, "a", &["temporal-system:read"]),
+        ])
+        .unwrap();
+        let claims = mapper.map(Some(&subject("a", &[], &[])), None);
+        assert_eq!(claims.system(), Role::ADMIN | Role::READER);
+        assert!(claims.namespaces().is_empty());
+        // A configured list replaces it, for both mappers alike.
+        let mapper = CertificateClaimMapper::with_system_namespaces(
+            vec![rule(
+                CertificateField::CommonName,
+                "a",
+                &["system:admin", "ops:read"],
+            )],
+            ["ops"],
+        )
+        .unwrap();
+        let claims = mapper.map(Some(&subject("a", &[], &[])), None);
+        assert_eq!(claims.system(), Role::READER);
+        assert_eq!(claims.namespace_role("system"), Role::ADMIN);
     }
 
     #[test]

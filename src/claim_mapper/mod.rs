@@ -76,7 +76,7 @@ impl<M: ClaimMapper + ?Sized> ClaimMapper for Arc<M> {
 }
 
 /// Makes everyone system admin and needs no credentials (Temporal's no-op claim mapper,
-/// selected by `claimMapper: ""`).
+/// selected by `claimMapper: noop`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoopClaimMapper;
 

@@ -29,16 +29,18 @@ pub struct Authorization {
     /// `role`, used to read permission entries instead of the `namespace:role` split.
     /// Default: empty (not used).
     pub permissions_regex: String,
-    /// Temporal's `authorizer`: `""` selects the no-op authorizer (allows every call),
-    /// `default` Temporal's default authorizer; compared case-insensitively, anything else is
-    /// the error `unknown authorizer: <value>`.
+    /// Temporal's `authorizer`: `noop` selects the no-op authorizer (allows every call, with a
+    /// warning at start), `default` Temporal's default authorizer; compared case-insensitively.
+    /// A blank value (`""`, null, an empty `${VAR}`) is an error (Temporal reads `""` as the
+    /// no-op authorizer); anything else is the error `unknown authorizer: <value>`.
     /// Default when the key is absent: `default` (Temporal would select the no-op authorizer;
-    /// this crate denies by default, so allowing everything must be asked for with `""`).
+    /// this crate denies by default, so allowing everything must be asked for with `noop`).
     pub authorizer: AuthorizerKind,
-    /// Temporal's `claimMapper`: `""` selects the no-op claim mapper (every caller is a system
-    /// admin), `default` the JWT claim mapper (plus the certificate claim mapper when
-    /// `certificateClaimRules` is set); compared case-insensitively, anything else is the
-    /// error `unknown claim mapper: <value>`.
+    /// Temporal's `claimMapper`: `noop` selects the no-op claim mapper (every caller is a
+    /// system admin, with a warning at start), `default` the JWT claim mapper (plus the
+    /// certificate claim mapper when `certificateClaimRules` is set); compared
+    /// case-insensitively. A blank value is an error (Temporal reads `""` as the no-op
+    /// mapper); anything else is the error `unknown claim mapper: <value>`.
     /// Default when the key is absent: `default` (for the same reason as `authorizer`).
     pub claim_mapper: ClaimMapperKind,
     /// Temporal's `authHeaderName`: the request header carrying the bearer token.
@@ -65,8 +67,9 @@ pub struct Authorization {
     pub leeway: Option<Duration>,
     /// Ours. The issuer (`iss`) a token must carry. Default: unset (not checked, as in Temporal).
     pub issuer: Option<String>,
-    /// Ours. Permission entries naming one of these namespaces grant *system* roles.
-    /// Default: unset, the JWT claim mapper's default (`temporal-system` and `system`).
+    /// Ours. Permission entries naming one of these namespaces grant *system* roles, in tokens
+    /// and in `certificateClaimRules` alike.
+    /// Default: unset, the claim mappers' default (`temporal-system` and `system`).
     pub system_permission_namespaces: Option<Vec<String>>,
     /// Ours. How many verified tokens to remember; `0` disables the cache.
     /// Default: unset, the JWT claim mapper's default (10 000).
@@ -168,7 +171,7 @@ impl Default for JwtKeyProvider {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthorizerKind {
-    /// `""`: [`NoopAuthorizer`](crate::NoopAuthorizer), which allows every call.
+    /// `noop`: [`NoopAuthorizer`](crate::NoopAuthorizer), which allows every call.
     Noop,
     /// `default`: [`DefaultAuthorizer`](crate::DefaultAuthorizer), Temporal's.
     Default,
@@ -178,29 +181,37 @@ pub enum AuthorizerKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ClaimMapperKind {
-    /// `""`: [`NoopClaimMapper`](crate::NoopClaimMapper), every caller is a system admin.
+    /// `noop`: [`NoopClaimMapper`](crate::NoopClaimMapper), every caller is a system admin.
     Noop,
     /// `default`: the JWT claim mapper (and the certificate rules, when configured).
     Default,
 }
 
-/// Reads Temporal's selector strings: `""` (or null) and `default`, case-insensitively.
+/// Reads a selector: `default` or `noop`, case-insensitively. Stricter than Temporal, where an
+/// empty string selects the no-op pair: here a blank value (`""`, null, or a `${VAR}` that
+/// expands to nothing) is an error, so a slip in a file or an unset variable cannot turn
+/// authorization off. An absent key is not read at all and keeps meaning `default`.
 struct SelectorVisitor {
     what: &'static str,
+    /// What the no-op choice does, for the error message.
+    noop_means: &'static str,
 }
 
 impl Visitor<'_> for SelectorVisitor {
+    /// `true` for `default`, `false` for `noop`.
     type Value = bool;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the {} name `default` or an empty string", self.what)
+        write!(f, "the {} name `default` or `noop`", self.what)
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-        if v.is_empty() {
-            Ok(false)
-        } else if v.eq_ignore_ascii_case("default") {
+        if v.eq_ignore_ascii_case("default") {
             Ok(true)
+        } else if v.eq_ignore_ascii_case("noop") {
+            Ok(false)
+        } else if v.trim().is_empty() {
+            Err(self.blank())
         } else {
             // Temporal's exact start-up error text.
             Err(E::custom(format!("unknown {}: {v}", self.what)))
@@ -208,17 +219,29 @@ impl Visitor<'_> for SelectorVisitor {
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
-        Ok(false)
+        Err(self.blank())
     }
 
     fn visit_none<E: de::Error>(self) -> Result<bool, E> {
-        Ok(false)
+        Err(self.blank())
+    }
+}
+
+impl SelectorVisitor {
+    fn blank<E: de::Error>(&self) -> E {
+        E::custom(format!(
+            "is empty: write \"default\", or \"noop\" to {}",
+            self.noop_means
+        ))
     }
 }
 
 impl<'de> Deserialize<'de> for AuthorizerKind {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let default = deserializer.deserialize_any(SelectorVisitor { what: "authorizer" })?;
+        let default = deserializer.deserialize_any(SelectorVisitor {
+            what: "authorizer",
+            noop_means: "allow every call",
+        })?;
         Ok(if default {
             AuthorizerKind::Default
         } else {
@@ -231,6 +254,7 @@ impl<'de> Deserialize<'de> for ClaimMapperKind {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let default = deserializer.deserialize_any(SelectorVisitor {
             what: "claim mapper",
+            noop_means: "let every caller act as system admin",
         })?;
         Ok(if default {
             ClaimMapperKind::Default

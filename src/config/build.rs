@@ -12,6 +12,8 @@ use std::sync::Arc;
 use http::HeaderName;
 
 use super::{AuthorizerKind, ClaimMapperKind, Config, ConfigError, ConfigErrorKind};
+use crate::layer::MAX_MESSAGE_SIZE_BOUND;
+use crate::permission::PermissionFormat;
 use crate::tls::{BackgroundTask, TlsAcceptor, TlsError, TlsErrorKind};
 use crate::{
     AuthzLayer, CertificateClaimMapper, ClaimMapper, CombinedClaimMapper, DefaultAuthorizer,
@@ -24,8 +26,10 @@ impl AuthzLayer {
     /// Builds the layer from `config.global.authorization` (see
     /// [`config`](crate::config) and `docs/configuration.md`):
     ///
-    /// - `authorizer`: `default` gives [`DefaultAuthorizer`], `""` [`NoopAuthorizer`];
-    /// - `claimMapper`: `""` gives [`NoopClaimMapper`]; `default` gives a [`JwtClaimMapper`]
+    /// - `authorizer`: `default` gives [`DefaultAuthorizer`], `noop` [`NoopAuthorizer`] (with a
+    ///   warning);
+    /// - `claimMapper`: `noop` gives [`NoopClaimMapper`] (with a warning); `default` gives a
+    ///   [`JwtClaimMapper`]
     ///   over a [`JwksKeyProvider`] (from `jwtKeyProvider`), and, when `certificateClaimRules`
     ///   is set, a [`CertificateClaimMapper`] too, the two combined with
     ///   [`CombinedClaimMapper`] (the token mapper for calls with a token, the certificate
@@ -41,21 +45,29 @@ impl AuthzLayer {
     /// # Errors
     ///
     /// A value no builder accepts: a key-source URI that is not usable, a certificate rule
-    /// that does not compile, an invalid header name. The error names the key and the file.
+    /// that does not compile, an invalid header name, a `permissionsRegex` that does not
+    /// compile or lacks its groups, a `maxMessageSize` above 1 GiB. The error names the key
+    /// and the file.
     pub async fn from_config(config: &Config) -> Result<AuthzLayer, ConfigError> {
         let a = &config.global.authorization;
         let mut builder = AuthzLayer::builder();
         builder = match a.authorizer {
             AuthorizerKind::Noop => {
                 tracing::warn!(
-                    "authorizer is the no-op authorizer (`authorizer: \"\"`): every call is allowed"
+                    "authorizer is the no-op authorizer (`authorizer: noop`): every call is allowed"
                 );
                 builder.authorizer(NoopAuthorizer)
             }
             AuthorizerKind::Default => builder.authorizer(DefaultAuthorizer::new()),
         };
         builder = match a.claim_mapper {
-            ClaimMapperKind::Noop => builder.claim_mapper(NoopClaimMapper),
+            ClaimMapperKind::Noop => {
+                tracing::warn!(
+                    "claim mapper is the no-op claim mapper (`claimMapper: noop`): every caller \
+                     acts as system admin"
+                );
+                builder.claim_mapper(NoopClaimMapper)
+            }
             ClaimMapperKind::Default => {
                 builder.shared_claim_mapper(default_claim_mapper(config).await?)
             }
@@ -74,6 +86,15 @@ impl AuthzLayer {
             .cross_namespace_commands(a.enable_cross_namespace_commands)
             .known_namespaces(a.known_namespaces.iter().cloned());
         if let Some(bytes) = a.max_message_size {
+            if bytes > MAX_MESSAGE_SIZE_BOUND {
+                return Err(config.locate(ConfigError::invalid(
+                    format!("{AUTHZ}.maxMessageSize"),
+                    format!(
+                        "{bytes} bytes is more than the largest accepted, \
+                         {MAX_MESSAGE_SIZE_BOUND} (1 GiB)"
+                    ),
+                )));
+            }
             builder = builder.max_message_size(bytes);
         }
         if let Some(timeout) = a.body_timeout {
@@ -102,21 +123,26 @@ async fn default_claim_mapper(config: &Config) -> Result<Arc<dyn ClaimMapper>, C
     let certificates = if a.certificate_claim_rules.is_empty() {
         None
     } else {
-        let mapper =
-            CertificateClaimMapper::new(a.certificate_claim_rules.clone()).map_err(|e| {
-                // The rule's own message, without the mapper's `rules[i]: ` prefix: the key
-                // path says which rule.
-                let full = e.to_string();
-                let prefix = format!("rules[{}]: ", e.rule());
-                let message = full.strip_prefix(&prefix).unwrap_or(&full).to_owned();
-                config.locate(
-                    ConfigError::invalid(
-                        format!("{AUTHZ}.certificateClaimRules[{}]", e.rule()),
-                        message,
-                    )
-                    .with_source(e),
+        let rules = a.certificate_claim_rules.clone();
+        // The same system namespaces as the JWT mapper, so a permission means one thing.
+        let built = match &a.system_permission_namespaces {
+            Some(names) => CertificateClaimMapper::with_system_namespaces(rules, names.clone()),
+            None => CertificateClaimMapper::new(rules),
+        };
+        let mapper = built.map_err(|e| {
+            // The rule's own message, without the mapper's `rules[i]: ` prefix: the key
+            // path says which rule.
+            let full = e.to_string();
+            let prefix = format!("rules[{}]: ", e.rule());
+            let message = full.strip_prefix(&prefix).unwrap_or(&full).to_owned();
+            config.locate(
+                ConfigError::invalid(
+                    format!("{AUTHZ}.certificateClaimRules[{}]", e.rule()),
+                    message,
                 )
-            })?;
+                .with_source(e),
+            )
+        })?;
         Some(mapper)
     };
     let has_key_sources = a
@@ -139,7 +165,14 @@ async fn default_claim_mapper(config: &Config) -> Result<Arc<dyn ClaimMapper>, C
         ),
         (Some(tokens), None) => Arc::new(tokens),
         (None, Some(certificates)) => Arc::new(certificates),
-        (None, None) => Arc::new(NoopClaimMapper),
+        // Unreachable today (no certificate rules means the token mapper is built); an error
+        // rather than a mapper that lets everyone in, should a later change make it reachable.
+        (None, None) => {
+            return Err(config.locate(ConfigError::build(
+                format!("{AUTHZ}.claimMapper"),
+                "the default claim mapper has neither key sources nor certificate rules".to_owned(),
+            )));
+        }
     })
 }
 
@@ -167,6 +200,13 @@ async fn jwt_claim_mapper(config: &Config) -> Result<JwtClaimMapper, ConfigError
         mapper = mapper.permissions_claim_name(a.permissions_claim_name.clone());
     }
     if !a.permissions_regex.is_empty() {
+        // No silent fallback to `namespace:role` (Temporal's): the regex must be usable.
+        PermissionFormat::parse(Some(&a.permissions_regex)).map_err(|message| {
+            config.locate(ConfigError::invalid(
+                format!("{AUTHZ}.permissionsRegex"),
+                message,
+            ))
+        })?;
         mapper = mapper.permissions_regex(a.permissions_regex.clone());
     }
     if let Some(namespaces) = &a.system_permission_namespaces {

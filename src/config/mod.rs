@@ -51,6 +51,7 @@
 
 mod authorization;
 mod build;
+mod connections;
 mod env;
 mod error;
 mod services;
@@ -69,6 +70,9 @@ use serde_saphyr::MessageFormatter as _;
 
 pub use authorization::{Authorization, AuthorizerKind, ClaimMapperKind, JwtKeyProvider};
 pub use build::FrontendTls;
+pub use connections::{
+    DEFAULT_MAX_CONCURRENT_STREAMS, KeepAliveServerConfig, KeepAliveServerParameters,
+};
 pub use error::{ConfigError, ConfigErrorKind};
 pub use services::{FrontendRpc, FrontendService, Services};
 pub use upstream::{Upstream, UpstreamCredentials};

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 use super::ConfigError;
+use super::connections::{self, DEFAULT_MAX_CONCURRENT_STREAMS, KeepAliveServerConfig};
 
 /// `services`: Temporal's map from service name to settings.
 ///
@@ -34,9 +35,10 @@ pub struct FrontendService {
 
 /// `services.frontend.rpc`: where the frontend's gRPC listener binds.
 ///
-/// Read: `grpcPort`, `bindOnIP`, `bindOnLocalHost`. Temporal's other keys here
-/// (`membershipPort`, `httpPort`, `httpAdditionalForwardedHeaders`, `keepAliveServerConfig`,
-/// `clientConnectionConfig`) are accepted and ignored; anything else is an error.
+/// Read: `grpcPort`, `bindOnIP`, `bindOnLocalHost`, `keepAliveServerConfig`, and ours,
+/// `maxConcurrentStreams`. Temporal's other keys here (`membershipPort`, `httpPort`,
+/// `httpAdditionalForwardedHeaders`, `clientConnectionConfig`) are accepted and ignored;
+/// anything else is an error.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 #[non_exhaustive]
@@ -50,10 +52,16 @@ pub struct FrontendRpc {
     /// Temporal's `bindOnLocalHost`: bind `127.0.0.1`; exclusive with `bindOnIP`.
     /// Default `false`.
     pub bind_on_local_host: bool,
+    /// Temporal's `keepAliveServerConfig`: keepalive pings and the maximum connection age.
+    /// Default: Temporal's values (see [`KeepAliveServerConfig`]).
+    pub keep_alive_server_config: KeepAliveServerConfig,
+    /// Ours. The most calls in flight on one connection (HTTP/2 `MAX_CONCURRENT_STREAMS`);
+    /// 1 or more. Default 1000.
+    #[serde(deserialize_with = "connections::max_concurrent_streams")]
+    pub max_concurrent_streams: u32,
     membership_port: Option<IgnoredAny>,
     http_port: Option<IgnoredAny>,
     http_additional_forwarded_headers: Option<IgnoredAny>,
-    keep_alive_server_config: Option<IgnoredAny>,
     client_connection_config: Option<IgnoredAny>,
 }
 
@@ -63,10 +71,11 @@ impl Default for FrontendRpc {
             grpc_port: 7233,
             bind_on_ip: None,
             bind_on_local_host: false,
+            keep_alive_server_config: KeepAliveServerConfig::default(),
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             membership_port: None,
             http_port: None,
             http_additional_forwarded_headers: None,
-            keep_alive_server_config: None,
             client_connection_config: None,
         }
     }

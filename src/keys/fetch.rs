@@ -29,8 +29,10 @@ impl KeySource {
     /// A `file://` URI must have an empty host or `localhost` (Temporal's rule); other schemes
     /// than `http`, `https` and `file` are refused.
     pub(crate) fn parse(uri: &str) -> Result<KeySource, KeyError> {
+        // A query string may carry an access key (`?key=...`): it never reaches a log line.
+        let without_query = uri.split(['?', '#']).next().unwrap_or_default();
         let url = Url::parse(uri).map_err(|e| {
-            KeyError::new(format!("invalid key source URI {uri:?}"))
+            KeyError::new(format!("invalid key source URI {without_query:?}"))
                 .with_kind(KeyErrorKind::InvalidSource)
                 .with_source(e)
         })?;
@@ -39,7 +41,16 @@ impl KeySource {
             // Only fails for URLs that cannot carry credentials, which have none to hide.
             let _ = shown.set_password(Some("redacted"));
         }
+        shown.set_query(None);
+        shown.set_fragment(None);
         let display = shown.to_string();
+        if url.scheme() == "http" && !is_loopback(&url) {
+            tracing::warn!(
+                source = %shown,
+                "JWKS key source over plain http to a host that is not loopback: the keys can \
+                 be changed in transit; use https"
+            );
+        }
         let kind = match url.scheme() {
             "http" | "https" => SourceKind::Http(url),
             "file" => {
@@ -163,9 +174,46 @@ impl KeySource {
     }
 }
 
+/// Whether the URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_strings_are_not_shown() {
+        let src = KeySource::parse("https://idp.example/jwks?api_key=secret#frag").expect("valid");
+        assert_eq!(src.display(), "https://idp.example/jwks");
+        let err = KeySource::parse("ftp://idp.example/jwks?api_key=secret").expect_err("refused");
+        assert!(!err.to_string().contains("secret"), "{err}");
+        let err = KeySource::parse("not a uri?api_key=secret").expect_err("refused");
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_is_loopback_only_without_a_warning() {
+        for (uri, loopback) in [
+            ("http://127.0.0.1:8080/jwks", true),
+            ("http://127.0.0.2/jwks", true),
+            ("http://localhost/jwks", true),
+            ("http://[::1]/jwks", true),
+            ("http://idp.example/jwks", false),
+            ("http://10.0.0.1/jwks", false),
+        ] {
+            let url = Url::parse(uri).expect("valid");
+            assert_eq!(is_loopback(&url), loopback, "{uri}");
+        }
+    }
 
     #[test]
     fn file_uri_host_rules() {

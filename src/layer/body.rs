@@ -71,11 +71,13 @@ const ACCEPT_ENCODING: &str = {
     }
 };
 
-/// The first message, and every frame read to get it (to replay them untouched).
+/// The first message, and every byte read to get it (to replay them untouched).
 pub(crate) struct FirstMessage {
-    /// The message bytes, decompressed.
+    /// The message bytes, decompressed. Uncompressed, they share the memory of `consumed`.
     pub(crate) message: Bytes,
-    /// The data frames consumed from the body, in order, exactly as received.
+    /// The bytes consumed from the body, in order, exactly as received: the one data frame
+    /// read, or, when the message spanned several frames, one buffer holding them all (the
+    /// frames themselves are not kept, so a message is never held twice).
     pub(crate) consumed: VecDeque<Bytes>,
 }
 
@@ -90,49 +92,50 @@ pub(crate) async fn read_first_message(
     encoding: Encoding,
     limit: usize,
 ) -> Result<FirstMessage, Status> {
-    let mut consumed: VecDeque<Bytes> = VecDeque::new();
-    // Bytes seen so far; a copy is made only when the message spans several frames.
+    // The only frame read so far, kept as is (no copy while a message fits in one frame).
+    let mut single: Option<Bytes> = None;
+    // From the second frame on, every byte read, in order; each frame is dropped once copied.
     let mut pending = BytesMut::new();
     loop {
-        let seen: &[u8] = match consumed.len() {
-            0 => &[],
-            1 => &consumed[0],
-            _ => &pending,
+        let seen: &[u8] = match &single {
+            Some(frame) => frame,
+            None => &pending,
         };
         if seen.len() >= HEADER_LEN {
             let (compressed, len) = parse_header(&seen[..HEADER_LEN], encoding, limit)?;
             if seen.len() >= HEADER_LEN + len {
-                let raw = if consumed.len() == 1 {
-                    consumed[0].slice(HEADER_LEN..HEADER_LEN + len)
-                } else {
-                    pending
-                        .split_to(HEADER_LEN + len)
-                        .freeze()
-                        .slice(HEADER_LEN..)
+                let all = match single.take() {
+                    Some(frame) => frame,
+                    None => std::mem::take(&mut pending).freeze(),
                 };
+                let raw = all.slice(HEADER_LEN..HEADER_LEN + len);
                 let message = if compressed {
                     decompress(&raw, encoding, limit)?
                 } else {
                     raw
                 };
-                return Ok(FirstMessage { message, consumed });
+                return Ok(FirstMessage {
+                    message,
+                    consumed: VecDeque::from([all]),
+                });
             }
         }
         match body.frame().await {
-            None => return Err(ended_early(&consumed)),
+            None => return Err(ended_early(seen.len())),
             Some(Err(status)) => return Err(status),
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => {
-                    // Invariant: with two or more frames, `pending` holds them all, in order.
-                    if consumed.len() == 1 {
-                        pending.extend_from_slice(&consumed[0]);
-                    }
-                    if !consumed.is_empty() {
+                    if let Some(first) = single.take() {
+                        pending.reserve(first.len() + data.len());
+                        pending.extend_from_slice(&first);
+                        pending.extend_from_slice(&data);
+                    } else if pending.is_empty() {
+                        single = Some(data);
+                    } else {
                         pending.extend_from_slice(&data);
                     }
-                    consumed.push_back(data);
                 }
-                Err(_trailers) => return Err(ended_early(&consumed)),
+                Err(_trailers) => return Err(ended_early(seen.len())),
             },
         }
     }
@@ -141,8 +144,8 @@ pub(crate) async fn read_first_message(
 /// The body ended (or its trailers came) before the first message was complete. Bytes, not
 /// frames, decide the wording: an empty DATA frame carries nothing, so the answer must not
 /// depend on whether the client sent one.
-fn ended_early(consumed: &VecDeque<Bytes>) -> Status {
-    if consumed.iter().all(Bytes::is_empty) {
+fn ended_early(bytes_read: usize) -> Status {
+    if bytes_read == 0 {
         Status::invalid_argument("missing request message")
     } else {
         Status::invalid_argument("request message is truncated")
@@ -270,5 +273,66 @@ impl Body for ReplayBody {
             hint.set_upper(upper + buffered);
         }
         hint
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use std::convert::Infallible;
+
+    use http_body_util::StreamBody;
+
+    use super::*;
+
+    fn body_of(chunks: Vec<Bytes>) -> tonic::body::Body {
+        let frames = chunks
+            .into_iter()
+            .map(|c| Ok::<_, Infallible>(Frame::data(c)));
+        tonic::body::Body::new(StreamBody::new(futures_util::stream::iter(frames)))
+    }
+
+    /// Whether `inner` lies inside `outer`'s memory.
+    fn within(inner: &Bytes, outer: &Bytes) -> bool {
+        let (start, end) = (
+            outer.as_ptr() as usize,
+            outer.as_ptr() as usize + outer.len(),
+        );
+        let at = inner.as_ptr() as usize;
+        at >= start && at + inner.len() <= end
+    }
+
+    #[tokio::test]
+    async fn a_message_over_several_frames_is_held_once() {
+        let message: Vec<u8> = (0..=255_u8).cycle().take(40_000).collect();
+        let mut wire = vec![0_u8];
+        wire.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+        wire.extend_from_slice(&message);
+        wire.extend_from_slice(b"next message");
+        let chunks: Vec<Bytes> = wire.chunks(16_384).map(Bytes::copy_from_slice).collect();
+        assert_eq!(chunks.len(), 3);
+        let mut body = body_of(chunks);
+        let first = read_first_message(&mut body, Encoding::Identity, 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(first.message, message);
+        // One buffer replays every byte read, and the message is a view into it.
+        assert_eq!(first.consumed.len(), 1);
+        assert_eq!(first.consumed[0], wire);
+        assert!(within(&first.message, &first.consumed[0]));
+    }
+
+    #[tokio::test]
+    async fn a_message_in_one_frame_is_not_copied() {
+        let mut wire = vec![0_u8, 0, 0, 0, 3];
+        wire.extend_from_slice(b"abcdef");
+        let mut body = body_of(vec![Bytes::from(wire.clone())]);
+        let first = read_first_message(&mut body, Encoding::Identity, 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(first.message, &b"abc"[..]);
+        assert_eq!(first.consumed.len(), 1);
+        assert_eq!(first.consumed[0], wire);
+        assert!(within(&first.message, &first.consumed[0]));
     }
 }

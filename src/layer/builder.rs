@@ -12,6 +12,7 @@ use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 
 use super::denial::{Denial, DenialStyle, Denials};
 use super::observe::Meters;
+use super::pool_check::{DescriptorPoolError, check_namespace_field};
 use super::{
     Audience, AuthzLayer, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, MethodPlan, NamespaceFn,
     Shared, temporal_namespace_fields,
@@ -121,9 +122,10 @@ impl AuthzLayerBuilder {
         self
     }
 
-    /// Bound on one request message, compressed and decompressed. Default 4 MiB.
+    /// Bound on one request message, compressed and decompressed. Default 4 MiB; values above
+    /// 1 GiB are taken as 1 GiB (the configuration file refuses them).
     pub fn max_message_size(mut self, bytes: usize) -> AuthzLayerBuilder {
-        self.max_message_size = bytes;
+        self.max_message_size = bytes.min(super::MAX_MESSAGE_SIZE_BOUND);
         self
     }
 
@@ -214,8 +216,34 @@ impl AuthzLayerBuilder {
     }
 
     /// The layer.
+    ///
+    /// A namespace field from a descriptor pool that the layer cannot read as the handler will
+    /// (inside a `oneof`, or with a proto2 default) is logged as an error, and every call to
+    /// that method is refused; [`try_build`](Self::try_build) reports it instead.
     pub fn build(self) -> AuthzLayer {
-        let plans = self.plans();
+        let (plans, errors) = self.plans();
+        for error in &errors {
+            tracing::error!(%error, "every call to this method is refused");
+        }
+        self.finish(plans)
+    }
+
+    /// The layer, or the first namespace field from a descriptor pool that it cannot read as
+    /// the handler will.
+    ///
+    /// # Errors
+    ///
+    /// A method whose request's namespace field is a member of a (non-synthetic) `oneof`, or
+    /// has a proto2 default value. proto3 `optional` fields are fine.
+    pub fn try_build(self) -> Result<AuthzLayer, DescriptorPoolError> {
+        let (plans, mut errors) = self.plans();
+        if !errors.is_empty() {
+            return Err(errors.swap_remove(0));
+        }
+        Ok(self.finish(plans))
+    }
+
+    fn finish(self, plans: HashMap<Box<str>, MethodPlan>) -> AuthzLayer {
         if self.dry_run {
             tracing::warn!("authorization runs in dry-run mode: denials are logged, not enforced");
         }
@@ -242,13 +270,17 @@ impl AuthzLayerBuilder {
 
     /// One plan per known method: Temporal's table first, then the descriptor pools, a later
     /// entry replacing an earlier one for the same path.
-    fn plans(&self) -> HashMap<Box<str>, MethodPlan> {
+    fn plans(&self) -> (HashMap<Box<str>, MethodPlan>, Vec<DescriptorPoolError>) {
         let mut plans: HashMap<Box<str>, MethodPlan> = HashMap::new();
+        let mut errors = Vec::new();
         for (path, _) in ApiAccess::temporal().methods() {
             plans.insert(path.into(), plan(path, None, false, None));
         }
         for (path, field) in temporal_namespace_fields() {
             plans.insert(path.into(), plan(path, Some(field), false, None));
+        }
+        for path in crate::temporal::REQUEST_STREAMS {
+            plans.insert(path.into(), plan(path, None, true, None));
         }
         for pool in &self.pools {
             for service in pool.services() {
@@ -257,14 +289,21 @@ impl AuthzLayerBuilder {
                     let input = method.input();
                     let field = input
                         .get_field_by_name(&self.namespace_field_name)
-                        .filter(|f| f.kind() == Kind::String && !f.is_list())
-                        .map(|f| f.number());
-                    let p = plan(&path, field, method.is_client_streaming(), Some(input));
+                        .filter(|f| f.kind() == Kind::String && !f.is_list());
+                    let checked = field
+                        .as_ref()
+                        .map_or(Ok(()), |f| check_namespace_field(&path, f));
+                    let number = field.map(|f| f.number());
+                    let mut p = plan(&path, number, method.is_client_streaming(), Some(input));
+                    if let Err(error) = checked {
+                        p.refused = true;
+                        errors.push(error);
+                    }
                     plans.insert(path.into(), p);
                 }
             }
         }
-        plans
+        (plans, errors)
     }
 }
 
@@ -279,6 +318,7 @@ fn plan(
         namespace_field,
         request_stream,
         descriptor,
+        refused: false,
     }
 }
 

@@ -1,6 +1,6 @@
 //! One call through [`Authz`](super::Authz), in the order it happens: the credentials, the
-//! first request message (when the authorizer needs it), the claims, the decision, and then
-//! the call forwarded or denied. Each step is one small function; how the call ended is an
+//! claims, the first request message (when the authorizer needs it for these claims), the
+//! decision, and then the call forwarded or denied. Each step is one small function; how the call ended is an
 //! [`Ending`], and [`Call::finish`] records it (span fields, metrics, one log line) in one
 //! place before the call is forwarded or answered.
 
@@ -21,6 +21,7 @@ use super::denial::{Denial, DenialKind};
 use super::namespace::scan_string_field;
 use super::outcome::Outcome;
 use super::status::permission_denied;
+use super::trailers::StripTrailers;
 use super::{Audience, MethodPlan, Shared};
 use crate::temporal::RESPOND_WORKFLOW_TASK_COMPLETED;
 use crate::{
@@ -31,7 +32,7 @@ use crate::{
 use crate::{PeerIdentity, tls};
 
 /// Inbound principal headers are stripped on every call so callers cannot spoof them.
-const PRINCIPAL_HEADERS: [HeaderName; 2] = [
+pub(super) const PRINCIPAL_HEADERS: [HeaderName; 2] = [
     HeaderName::from_static("temporal-principal-type"),
     HeaderName::from_static("temporal-principal-name"),
 ];
@@ -50,6 +51,8 @@ where
     for name in &PRINCIPAL_HEADERS {
         req.headers_mut().remove(name);
     }
+    let body = std::mem::replace(req.body_mut(), Body::empty());
+    *req.body_mut() = Body::new(StripTrailers::new(body, Arc::clone(&shared)));
     let credentials = credentials(&shared, &mut req);
     let ending = call.decide(credentials, &mut req).await;
     match call.finish(ending) {
@@ -126,17 +129,58 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// The steps from the first message to the decision. The namespace and the subject go
-    /// into the span as soon as they are known, so the events of the later steps carry them.
+    /// The steps from the credentials to the decision. The claim mapper runs before the body
+    /// is read, so a caller without valid credentials is refused without the layer buffering
+    /// or inflating a byte of its message. The message comes first only when the audience is
+    /// computed from the request, and in dry-run mode, where every call is forwarded anyway
+    /// and a would-be denial is worth recording with its namespace. The namespace and the subject go into the span as soon as
+    /// they are known, so the events of the later steps carry them.
     async fn decide(
         &self,
         credentials: Result<Option<AuthInfo>, ClaimsError>,
         req: &mut Request<Body>,
     ) -> Ending {
-        let (namespace, request) = match self.first_message(req).instrument(self.span()).await {
-            Ok(first) => first,
-            Err(status) => return Ending::Malformed(status),
+        if matches!(self.shared.audience, Audience::Fn(_)) || self.shared.dry_run {
+            return self.decide_request_first(credentials, req).await;
+        }
+        let claims = match self.claims(credentials, None).instrument(self.span()).await {
+            Ok(claims) => claims,
+            Err(error) => {
+                return Ending::MapperFailed {
+                    namespace: String::new(),
+                    error,
+                };
+            }
         };
+        if let Some(c) = &claims {
+            self.span.record("subject", c.subject());
+        }
+        let needs = self
+            .shared
+            .authorizer
+            .needs_request_for(&self.api, claims.as_ref());
+        let (namespace, request) =
+            match self.first_message(req, needs).instrument(self.span()).await {
+                Ok(first) => first,
+                Err(status) => return Ending::Malformed(status),
+            };
+        self.span.record("namespace", namespace.as_str());
+        self.decision(claims, namespace, request).await
+    }
+
+    /// [`decide`](Self::decide) when the expected audience depends on the request, or in
+    /// dry-run mode: the first message is read before the claim mapper runs.
+    async fn decide_request_first(
+        &self,
+        credentials: Result<Option<AuthInfo>, ClaimsError>,
+        req: &mut Request<Body>,
+    ) -> Ending {
+        let needs = self.shared.authorizer.needs_request(&self.api);
+        let (namespace, request) =
+            match self.first_message(req, needs).instrument(self.span()).await {
+                Ok(first) => first,
+                Err(status) => return Ending::Malformed(status),
+            };
         self.span.record("namespace", namespace.as_str());
         let claims = match self
             .claims(credentials, request.as_ref())
@@ -152,13 +196,21 @@ impl<'a> Call<'a> {
         self.decision(claims, namespace, request).await
     }
 
-    /// The first request message and its namespace, when the authorizer needs them; the body
-    /// is replaced by one that replays what was read.
+    /// The first request message and its namespace, when the authorizer needs them
+    /// (`authorizer_needs`) and the call has one; the body is replaced by one that replays
+    /// what was read.
     async fn first_message(
         &self,
         req: &mut Request<Body>,
+        authorizer_needs: bool,
     ) -> Result<(String, Option<RequestMessage>), Status> {
-        if !self.wants_request() {
+        if self.plan.is_some_and(|p| p.refused) {
+            // Logged when the layer was built: the namespace cannot be read reliably.
+            return Err(Status::failed_precondition(
+                "the request's namespace cannot be determined for this method",
+            ));
+        }
+        if !self.wants_request(authorizer_needs) {
             return Ok((String::new(), None));
         }
         let message = self.read_message(req).await?;
@@ -167,12 +219,13 @@ impl<'a> Call<'a> {
     }
 
     /// Whether this call's body must be read before deciding.
-    fn wants_request(&self) -> bool {
-        let needs = || self.shared.authorizer.needs_request(&self.api);
+    fn wants_request(&self, authorizer_needs: bool) -> bool {
         match self.plan {
             Some(p) if p.request_stream => false,
-            Some(_) => needs(),
-            None => self.shared.namespace_fn.is_some() && needs(),
+            // Cross-namespace checks read the commands whatever the authorizer needs, so they
+            // can never be skipped for want of the message.
+            Some(_) => authorizer_needs || self.checks_cross_namespace(),
+            None => self.shared.namespace_fn.is_some() && authorizer_needs,
         }
     }
 
@@ -248,7 +301,9 @@ impl<'a> Call<'a> {
             Ok(cross) => cross,
             Err(status) => return Ending::Malformed(status),
         };
-        let mut target = CallTarget::new(Arc::clone(&self.api), namespace);
+        let stream = self.plan.is_some_and(|p| p.request_stream);
+        let mut target =
+            CallTarget::new(Arc::clone(&self.api), namespace).with_request_stream(stream);
         if let Some(message) = &request {
             target = target.with_request(message.clone());
         }
@@ -290,6 +345,11 @@ impl<'a> Call<'a> {
         (decision, started.elapsed())
     }
 
+    /// Whether this call's workflow commands are authorized in the namespaces they name.
+    fn checks_cross_namespace(&self) -> bool {
+        self.shared.cross_namespace_commands && &*self.api == RESPOND_WORKFLOW_TASK_COMPLETED
+    }
+
     /// The (API, namespace) pairs the call's workflow commands act in beyond its own
     /// namespace, when cross-namespace commands are enabled and this is a completed workflow
     /// task; otherwise none.
@@ -299,10 +359,7 @@ impl<'a> Call<'a> {
         request: Option<&RequestMessage>,
     ) -> Result<Vec<(&'static str, String)>, Status> {
         match request {
-            Some(message)
-                if self.shared.cross_namespace_commands
-                    && &*self.api == RESPOND_WORKFLOW_TASK_COMPLETED =>
-            {
+            Some(message) if self.checks_cross_namespace() => {
                 cross_namespace_targets(message.bytes(), namespace).map_err(|e| {
                     Status::invalid_argument(format!("malformed workflow commands: {e}"))
                 })

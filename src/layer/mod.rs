@@ -41,10 +41,12 @@ mod observe;
 #[path = "observe_off.rs"]
 mod observe;
 mod outcome;
+mod pool_check;
 mod service;
 mod status;
 #[cfg(test)]
 mod tests;
+mod trailers;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -63,6 +65,7 @@ pub use future::ResponseFuture;
 use namespace::temporal_namespace_fields;
 #[cfg(feature = "fuzzing")]
 pub use namespace::{ScanError, scan_string_field, temporal_namespace_fields};
+pub use pool_check::DescriptorPoolError;
 pub use service::Authz;
 
 use crate::{Authorizer, ClaimMapper, RequestMessage};
@@ -70,6 +73,11 @@ use observe::Meters;
 
 /// Default bound on one request message, before and after decompression (tonic's default).
 pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+
+/// The largest `max_message_size` accepted (1 GiB): a bigger bound is a slip (a number of bits
+/// taken for bytes, a value meant for another key), and every message under it may be held in
+/// memory while its call is decided.
+pub(crate) const MAX_MESSAGE_SIZE_BOUND: usize = 1 << 30;
 /// Default deadline for receiving the first request message.
 pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -83,6 +91,8 @@ pub(crate) struct MethodPlan {
     pub(crate) namespace_field: Option<u32>,
     pub(crate) request_stream: bool,
     pub(crate) descriptor: Option<MessageDescriptor>,
+    /// The namespace field cannot be read as the handler will: every call is refused.
+    pub(crate) refused: bool,
 }
 
 /// Everything the layer shares across calls, settled once when the layer is built.

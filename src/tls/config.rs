@@ -22,6 +22,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -65,8 +66,9 @@ pub struct GroupTls {
 
 /// Temporal's `ServerTLS`.
 ///
-/// Server TLS is on iff `keyFile` or `keyData` is set (Temporal's rule).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Server TLS is on iff `keyFile` or `keyData` is set (Temporal's rule). `Debug` shows whether
+/// `keyData` is set, never its content.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct ServerTls {
@@ -109,8 +111,9 @@ pub struct ClientTls {
     pub force_tls: bool,
 }
 
-/// Temporal's `WorkerTLS` (`global.tls.systemWorker`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Temporal's `WorkerTLS` (`global.tls.systemWorker`). `Debug` shows whether `keyData` is
+/// set, never its content.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct WorkerTls {
@@ -124,6 +127,37 @@ pub struct WorkerTls {
     pub key_data: String,
     /// How the worker connects to the frontend. Default: TLS off.
     pub client: ClientTls,
+}
+
+/// How `Debug` shows inline key material: whether it is set, never what it is.
+fn redacted(data: &str) -> &'static str {
+    if data.is_empty() { "" } else { "<redacted>" }
+}
+
+impl fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
+            .field("cert_data", &self.cert_data)
+            .field("key_data", &redacted(&self.key_data))
+            .field("client_ca_files", &self.client_ca_files)
+            .field("client_ca_data", &self.client_ca_data)
+            .field("require_client_auth", &self.require_client_auth)
+            .finish()
+    }
+}
+
+impl fmt::Debug for WorkerTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerTls")
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
+            .field("cert_data", &self.cert_data)
+            .field("key_data", &redacted(&self.key_data))
+            .field("client", &self.client)
+            .finish()
+    }
 }
 
 /// Temporal's `expirationChecks`: when and how loudly to report certificates nearing expiry.
@@ -170,5 +204,35 @@ impl WorkerTls {
             || !self.client.root_ca_files.is_empty()
             || !self.client.root_ca_data.is_empty()
             || self.client.force_tls
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_key_data() {
+        let mut group = GroupTls::default();
+        group.server.key_data = "c2VjcmV0LWtleS1tYXRlcmlhbA==".to_owned();
+        group.server.cert_data = "Y2VydA==".to_owned();
+        let mut global = GlobalTls {
+            frontend: group.clone(),
+            ..GlobalTls::default()
+        };
+        global.system_worker.key_data = "c2VjcmV0LWtleS1tYXRlcmlhbA==".to_owned();
+        for shown in [
+            format!("{group:?}"),
+            format!("{global:?}"),
+            format!("{global:#?}"),
+        ] {
+            assert!(!shown.contains("c2VjcmV0"), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+            assert!(
+                shown.contains("Y2VydA=="),
+                "certificates are not secret: {shown}"
+            );
+        }
+        assert!(format!("{:?}", ServerTls::default()).contains("key_data: \"\""));
     }
 }

@@ -16,6 +16,7 @@ mod config;
 mod error;
 mod expiry;
 mod load;
+mod pending;
 mod server;
 mod stream;
 mod validate;

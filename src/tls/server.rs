@@ -53,13 +53,18 @@ use super::config::{ExpirationChecks, GroupTls, ServerTls};
 use super::error::{TlsError, TlsErrorKind};
 use super::expiry::{ExpirationReport, TrackedCert, check_certificates};
 use super::load::ServerMaterial;
+use super::pending::PendingByPeer;
 use super::provider;
 use super::stream::TlsServerStream;
 
-/// The default time a client has to complete the TLS handshake.
-const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default time a client has to complete the TLS handshake: a real client needs a few
+/// round trips, so this bounds how long an idle connection holds a handshake slot.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default number of handshakes in flight before `accept` waits.
 const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 1024;
+/// The default number of handshakes in flight from one IP address; past it, that address's
+/// oldest pending handshake is dropped to make room.
+const DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER: usize = 64;
 
 impl ServerTls {
     /// Loads this section's files or data and builds a rustls `ServerConfig`: TLS 1.2 and
@@ -225,6 +230,7 @@ pub struct TlsAcceptor {
     inner: Arc<Inner>,
     handshake_timeout: Duration,
     max_pending_handshakes: usize,
+    max_pending_handshakes_per_peer: usize,
 }
 
 impl fmt::Debug for TlsAcceptor {
@@ -237,6 +243,10 @@ impl fmt::Debug for TlsAcceptor {
             )
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_pending_handshakes", &self.max_pending_handshakes)
+            .field(
+                "max_pending_handshakes_per_peer",
+                &self.max_pending_handshakes_per_peer,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -263,6 +273,7 @@ impl TlsAcceptor {
             }),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
+            max_pending_handshakes_per_peer: DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER,
         })
     }
 
@@ -326,11 +337,12 @@ impl TlsAcceptor {
             }),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
+            max_pending_handshakes_per_peer: DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER,
         }
     }
 
     /// How long a client has to complete the handshake before the connection is dropped.
-    /// Default: 10 seconds.
+    /// Default: 5 seconds.
     #[must_use]
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> TlsAcceptor {
         self.handshake_timeout = timeout;
@@ -342,6 +354,17 @@ impl TlsAcceptor {
     #[must_use]
     pub fn with_max_pending_handshakes(mut self, max: usize) -> TlsAcceptor {
         self.max_pending_handshakes = max.max(1);
+        self
+    }
+
+    /// How many handshakes one IP address may have in flight at once; past it, the address's
+    /// oldest pending handshake is dropped to make room, so idle connections from one address
+    /// cannot hold every slot, yet a new client from that address still gets its turn. Behind
+    /// a proxy that hides client addresses, every client shares the proxy's allowance.
+    /// Default: 64.
+    #[must_use]
+    pub fn with_max_pending_handshakes_per_peer(mut self, max: usize) -> TlsAcceptor {
+        self.max_pending_handshakes_per_peer = max.max(1);
         self
     }
 
@@ -469,6 +492,7 @@ impl TlsAcceptor {
         let this = self.clone();
         let task = tokio::spawn(async move {
             let permits = Arc::new(Semaphore::new(this.max_pending_handshakes));
+            let per_peer = PendingByPeer::new(this.max_pending_handshakes_per_peer);
             loop {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     return;
@@ -485,10 +509,17 @@ impl TlsAcceptor {
                         }
                     },
                 };
+                let (slot, cancelled) = per_peer.enter(peer.ip());
                 let this = this.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    let result = this.accept(tcp).await;
+                    let result = tokio::select! {
+                        result = this.accept(tcp) => result,
+                        _ = cancelled => Err(io::Error::other(
+                            "too many pending TLS handshakes from this address",
+                        )),
+                    };
+                    drop(slot);
                     drop(permit);
                     match result {
                         Ok(stream) => {

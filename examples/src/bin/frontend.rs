@@ -42,9 +42,13 @@ use tonic_authz::{
 };
 use tonic_authz_examples::{
     Backend, BackendConfig, Frontend,
+    connections::ConnectionLimits,
     dev::{DevDir, DevSetup, JwksServer, SigningKey, TokenRequest, guide},
     proxy::{Origin, Proxy},
-    security::{AuthorizerKind, ClaimMapperKind, SecuritySettings, parse_certificate_rule},
+    security::{
+        AuthorizerKind, ClaimMapperKind, SecuritySettings, authorization_off_notice,
+        parse_certificate_rule,
+    },
 };
 use tracing_subscriber::EnvFilter;
 
@@ -402,6 +406,8 @@ struct Plan {
     acceptor: Option<TlsAcceptor>,
     listen: SocketAddr,
     dev: Option<(DevSetup, JwksServer)>,
+    /// The banner line when authorization is off (a no-op selected, or `--no-authz`).
+    authz_off: Option<&'static str>,
 }
 
 const DEFAULT_LISTEN: SocketAddr =
@@ -428,16 +434,23 @@ async fn dev_plan(args: &ServeArgs, frontend: Frontend) -> Result<Plan, Failure>
         acceptor: Some(acceptor),
         listen: args.listen.unwrap_or(DEFAULT_LISTEN),
         dev: Some((setup, jwks)),
+        authz_off: None,
     })
 }
 
 /// `--config FILE`: everything from the Temporal-shaped file.
 async fn config_plan(args: &ServeArgs, path: &Path, frontend: Frontend) -> Result<Plan, Failure> {
     let config = Config::load_file(path).map_err(|e| e.to_string())?;
+    let a = &config.global.authorization;
+    let authz_off = authorization_off_notice(
+        a.authorizer == tonic_authz::config::AuthorizerKind::Noop,
+        a.claim_mapper == tonic_authz::config::ClaimMapperKind::Noop,
+    );
     let layer = AuthzLayer::from_config(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let mut frontend = frontend.with_authz(layer);
+    let limits = ConnectionLimits::from_config(&config.services.frontend.rpc);
+    let mut frontend = frontend.with_authz(layer).with_connection_limits(limits);
     if let Some(upstream) = &config.upstream {
         let proxy = Proxy::from_config(upstream, &Origin::File(path.to_path_buf()))
             .map_err(|e| e.to_string())?;
@@ -464,6 +477,7 @@ async fn config_plan(args: &ServeArgs, path: &Path, frontend: Frontend) -> Resul
         acceptor: None,
         listen,
         dev: None,
+        authz_off,
     })
 }
 
@@ -472,15 +486,17 @@ async fn flags_plan(args: &ServeArgs, frontend: Frontend) -> Result<Plan, Failur
     if args.dev_dir.is_some() {
         return Err("--dev-dir only applies in dev mode (see --help)".to_owned());
     }
+    let settings = args.security_settings();
+    let authz_off = if args.no_authz {
+        Some("AUTHORIZATION IS OFF: served without the authorization layer")
+    } else {
+        settings.authorization_off()
+    };
     let frontend = if args.no_authz {
         tracing::warn!("serving without authorization: every call is allowed");
         frontend
     } else {
-        let layer = args
-            .security_settings()
-            .layer()
-            .await
-            .map_err(|e| e.to_string())?;
+        let layer = settings.layer().await.map_err(|e| e.to_string())?;
         frontend.with_authz(layer)
     };
     let acceptor = match args.tls_group() {
@@ -492,6 +508,7 @@ async fn flags_plan(args: &ServeArgs, frontend: Frontend) -> Result<Plan, Failur
         acceptor,
         listen: args.listen.unwrap_or(DEFAULT_LISTEN),
         dev: None,
+        authz_off,
     })
 }
 
@@ -541,6 +558,9 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         .map_err(|e| format!("cannot listen on {}: {e}", plan.listen))?;
     let addr = listener.local_addr().unwrap_or(plan.listen);
     say(&format!("listening on {addr}"));
+    if let Some(notice) = plan.authz_off {
+        say(notice);
+    }
     if let Some(proxy) = plan.frontend.upstream() {
         say(&format!(
             "forwarding allowed calls to the Temporal frontend at {} ({} connections)",
