@@ -89,6 +89,10 @@ pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
 };
 pub use claim_mapper::{
+    API_KEY_AUTH_TYPE, ApiKeyClaimMapper, ApiKeyClaimMapperBuilder, ApiKeyError, IssuerError,
+    TrustedIssuer, TrustedIssuerBuilder, api_key_sha256,
+};
+pub use claim_mapper::{
     CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,
     CertificateRuleError, ClaimMapper, CombinedClaimMapper, JwtClaimMapper, JwtClaimMapperBuilder,
     NoopClaimMapper,
@@ -96,6 +100,7 @@ pub use claim_mapper::{
 pub use claims::{Claims, Role};
 pub use error::{BoxError, ClaimsError, ClaimsErrorKind};
 pub use future::BoxFuture;
+pub use keys::{DISCOVERY_PATH, DiscoveryKeyProvider, DiscoveryKeyProviderBuilder};
 pub use keys::{
     JwksKeyProvider, JwksKeyProviderBuilder, JwtAlgorithm, KeyError, StaticKeyProvider,
     TokenKeyProvider, VerificationKey,

@@ -45,10 +45,12 @@
 //! # Ok::<(), tonic_authz::config::ConfigError>(())
 //! ```
 
+mod api_keys;
 mod authorization;
 mod build;
 mod env;
 mod error;
+mod issuers;
 mod services;
 
 // The Go-duration serde helper lives on the ground floor, shared with `tls`; the config
@@ -62,9 +64,11 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::MessageFormatter as _;
 
+pub use api_keys::ApiKeys;
 pub use authorization::{Authorization, AuthorizerKind, ClaimMapperKind, JwtKeyProvider};
 pub use build::FrontendTls;
 pub use error::{ConfigError, ConfigErrorKind};
+pub use issuers::IssuerConfig;
 pub use services::{FrontendRpc, FrontendService, Services};
 
 use env::EnvDeserializer;

@@ -1,5 +1,6 @@
 //! Where token signing keys come from: the [`TokenKeyProvider`] plug-in point, with
-//! [`JwksKeyProvider`] (JWK Sets over HTTP(S) or from files, refreshed in the background) and
+//! [`JwksKeyProvider`] (JWK Sets over HTTP(S) or from files, refreshed in the background),
+//! [`DiscoveryKeyProvider`] (an OpenID provider's keys found from its issuer URL) and
 //! [`StaticKeyProvider`] (keys given in code or files).
 //!
 //! # Example
@@ -19,7 +20,9 @@
 //! ```
 
 mod algorithm;
+pub(crate) mod discovery;
 mod fetch;
+mod http;
 pub(crate) mod jwk;
 mod jwks;
 mod key;
@@ -28,6 +31,7 @@ mod set;
 mod static_keys;
 
 pub use algorithm::JwtAlgorithm;
+pub use discovery::{DISCOVERY_PATH, DiscoveryKeyProvider, DiscoveryKeyProviderBuilder};
 pub use jwks::{JwksKeyProvider, JwksKeyProviderBuilder};
 pub use key::{KeyError, VerificationKey};
 pub use provider::TokenKeyProvider;
