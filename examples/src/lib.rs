@@ -7,6 +7,7 @@
 //! [`server::services`] builds the tonic services, and [`server::Frontend`] runs them on a
 //! listener.
 
+pub mod api_key_cmd;
 pub mod backend;
 pub mod demo;
 pub mod dev;

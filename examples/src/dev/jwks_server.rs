@@ -15,6 +15,20 @@ use tokio::{net::TcpListener, task::JoinHandle};
 /// The path the JWK Set is served at.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
+/// The OpenID provider metadata (discovery) of this issuer, naming `http://<addr>` as the
+/// issuer and the JWK Set above as `jwks_uri`, so `DiscoveryKeyProvider` finds the dev keys
+/// from the issuer URL alone.
+fn discovery_document(addr: SocketAddr) -> Bytes {
+    Bytes::from(
+        serde_json::json!({
+            "issuer": format!("http://{addr}"),
+            "jwks_uri": format!("http://{addr}{JWKS_PATH}"),
+            "id_token_signing_alg_values_supported": ["ES256"],
+        })
+        .to_string(),
+    )
+}
+
 /// A running JWKS server; dropping it stops the server.
 #[derive(Debug)]
 pub struct JwksServer {
@@ -31,6 +45,7 @@ impl JwksServer {
     pub fn spawn(listener: TcpListener, jwks: &serde_json::Value) -> std::io::Result<JwksServer> {
         let addr = listener.local_addr()?;
         let body = Bytes::from(jwks.to_string());
+        let metadata = discovery_document(addr);
         let task = tokio::spawn(async move {
             loop {
                 let stream = match listener.accept().await {
@@ -42,10 +57,12 @@ impl JwksServer {
                     }
                 };
                 let body = body.clone();
+                let metadata = metadata.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
                         let body = body.clone();
-                        async move { Ok::<_, Infallible>(respond(&request, body)) }
+                        let metadata = metadata.clone();
+                        async move { Ok::<_, Infallible>(respond(&request, body, metadata)) }
                     });
                     if let Err(error) = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -86,9 +103,10 @@ impl Drop for JwksServer {
     }
 }
 
-fn respond(request: &Request<Incoming>, jwks: Bytes) -> Response<Full<Bytes>> {
+fn respond(request: &Request<Incoming>, jwks: Bytes, metadata: Bytes) -> Response<Full<Bytes>> {
     let (status, body) = match (request.method(), request.uri().path()) {
         (&Method::GET, JWKS_PATH) => (StatusCode::OK, jwks),
+        (&Method::GET, tonic_authz::DISCOVERY_PATH) => (StatusCode::OK, metadata),
         (&Method::GET, _) => (StatusCode::NOT_FOUND, Bytes::from_static(b"not found\n")),
         _ => (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -136,5 +154,14 @@ mod tests {
             .await
             .unwrap();
         assert!(!wrong.is_loaded());
+
+        // The issuer URL alone finds the same keys through discovery.
+        let discovered =
+            tonic_authz::DiscoveryKeyProvider::builder(format!("http://{}", server.addr()))
+                .build()
+                .await
+                .unwrap();
+        assert_eq!(discovered.jwks_uri(), Some(server.uri()));
+        assert_eq!(discovered.keys_loaded(), 1);
     }
 }
