@@ -206,8 +206,12 @@ pub fn discovery(data: &[u8]) {
     let Some((&pick, document)) = data.split_first() else {
         return;
     };
-    let issuer = ["https://idp.example", "http://127.0.0.1:8080", "https://a.example/realms/x", ""]
-        [usize::from(pick & 3)];
+    let issuer = [
+        "https://idp.example",
+        "http://127.0.0.1:8080",
+        "https://a.example/realms/x",
+        "",
+    ][usize::from(pick & 3)];
     if let Ok(jwks_uri) = fuzzing::discovery_document(document, issuer) {
         let doc: serde_json::Value = match serde_json::from_slice(document) {
             Ok(doc) => doc,
@@ -232,7 +236,11 @@ pub fn claim_path(data: &[u8]) {
     if let Some(strings) = fuzzing::claim_path(path, payload.as_bytes()) {
         assert!(strings.iter().all(|s| !s.is_empty()), "empty permission");
         assert!(strings.len() <= payload.len(), "more strings than bytes");
-        assert!(strings.iter().all(|s| !s.contains(' ') || payload.contains('[')),
-            "a space-separated string was not split");
+        assert!(
+            strings
+                .iter()
+                .all(|s| !s.contains(' ') || payload.contains('[')),
+            "a space-separated string was not split"
+        );
     }
 }
