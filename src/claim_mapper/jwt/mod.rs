@@ -400,15 +400,18 @@ impl fmt::Debug for JwtClaimMapper {
         f.debug_struct("JwtClaimMapper")
             .field(
                 "permissions_claim_name",
-                &default.map(IssuerPolicy::permissions_claim),
+                &default.map_or("", IssuerPolicy::permissions_claim),
             )
             .field(
                 "permissions_regex",
-                &default.map(|p| p.permissions.is_regex()),
+                &default.is_some_and(|p| p.permissions.is_regex()),
             )
             .field(
                 "system_namespaces",
-                &default.map(|p| p.permissions.system_namespaces()),
+                &default
+                    .map(|p| p.permissions.system_namespaces())
+                    .cloned()
+                    .unwrap_or_default(),
             )
             .field("algorithms", &self.inner.issuers.algorithms())
             .field("leeway_secs", &self.inner.leeway)
