@@ -38,6 +38,8 @@ pub enum ClaimsErrorKind {
     KeysUnavailable,
     /// The client certificate could not be mapped.
     Certificate,
+    /// An API key is unknown (or revoked) or expired.
+    ApiKey,
     /// Anything else, from a custom claim mapper.
     Other,
 }
@@ -59,6 +61,7 @@ impl ClaimsErrorKind {
             ClaimsErrorKind::Claim => "claim",
             ClaimsErrorKind::KeysUnavailable => "keys_unavailable",
             ClaimsErrorKind::Certificate => "certificate",
+            ClaimsErrorKind::ApiKey => "api_key",
             ClaimsErrorKind::Other => "other",
         }
     }

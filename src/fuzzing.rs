@@ -123,3 +123,38 @@ pub fn jwks(document: &[u8]) -> Result<(usize, usize), KeyError> {
 pub fn cross_namespace_targets(request: &[u8], own: &str) -> Option<Vec<(&'static str, String)>> {
     crate::layer::cross_namespace_targets(request, own).ok()
 }
+
+/// Parses an API-key file as [`ApiKeyClaimMapper`](crate::ApiKeyClaimMapper) does; returns
+/// how many keys it holds.
+///
+/// # Errors
+/// The parser's message when the file is refused.
+pub fn api_key_file(text: &str) -> Result<usize, String> {
+    crate::claim_mapper::parse_key_file(text).map(|table| table.len())
+}
+
+/// Reads an OpenID provider metadata document as
+/// [`DiscoveryKeyProvider`](crate::DiscoveryKeyProvider) does, for `issuer`; returns the
+/// `jwks_uri`.
+///
+/// # Errors
+/// A [`KeyError`] when the document is refused.
+pub fn discovery_document(document: &[u8], issuer: &str) -> Result<String, KeyError> {
+    crate::keys::discovery::parse_discovery(document, issuer)
+}
+
+/// Parses `path` as a dotted claim path and resolves it in `payload` (JSON), as a trusted
+/// issuer reads its permissions claim (arrays and space-separated strings); returns the
+/// strings found, or `None` when the path or the payload does not parse.
+pub fn claim_path(path: &str, payload: &[u8]) -> Option<Vec<String>> {
+    use crate::claim_mapper::jwt::claim_path::{ClaimPath, claim_strings};
+    let path = ClaimPath::parse(path).ok()?;
+    let serde_json::Value::Object(payload) = serde_json::from_slice(payload).ok()? else {
+        return None;
+    };
+    Some(
+        claim_strings(path.resolve(&payload), true)
+            .map(str::to_owned)
+            .collect(),
+    )
+}

@@ -134,6 +134,10 @@ pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
 };
 pub use claim_mapper::{
+    API_KEY_AUTH_TYPE, ApiKeyClaimMapper, ApiKeyClaimMapperBuilder, ApiKeyError, IssuerError,
+    TrustedIssuer, TrustedIssuerBuilder, api_key_sha256,
+};
+pub use claim_mapper::{
     CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,
     CertificateRuleError, ClaimMapper, CombinedClaimMapper, JwtClaimMapper, JwtClaimMapperBuilder,
     NoopClaimMapper,
@@ -142,7 +146,10 @@ pub use claims::{Claims, Role};
 pub use error::{BoxError, ClaimsError, ClaimsErrorKind};
 pub use future::BoxFuture;
 #[cfg(feature = "jwks")]
-pub use keys::{JwksKeyProvider, JwksKeyProviderBuilder};
+pub use keys::{
+    DISCOVERY_PATH, DiscoveryKeyProvider, DiscoveryKeyProviderBuilder, JwksKeyProvider,
+    JwksKeyProviderBuilder,
+};
 pub use keys::{
     JwtAlgorithm, KeyError, KeyErrorKind, StaticKeyProvider, TokenKeyProvider, VerificationKey,
 };

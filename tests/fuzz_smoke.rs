@@ -269,3 +269,30 @@ fn seeds_reach_their_paths() {
         Some(6)
     );
 }
+
+proptest! {
+    #![proptest_config(config(3000))]
+
+    #[test]
+    fn api_key_file_on_random_bytes(data in prop::collection::vec(any::<u8>(), 0..96)) {
+        bodies::api_key_file(&data);
+    }
+
+    #[test]
+    fn api_key_file_on_mutated_entries(text in "(- sha256: [0-9a-f]{0,64}\n  subject: [a-z ]{0,4}\n  permissions: \\[[a-z:,]{0,12}\\]\n){0,3}") {
+        bodies::api_key_file(text.as_bytes());
+    }
+
+    #[test]
+    fn discovery_on_random_documents(pick in any::<u8>(), issuer in "(https://idp.example|http://127.0.0.1:8080|x)", uri in "(https?|file|ftp)://[a-z.]{0,8}/?") {
+        let doc = format!(r#"{{"issuer":"{issuer}","jwks_uri":"{uri}"}}"#);
+        let mut data = vec![pick];
+        data.extend_from_slice(doc.as_bytes());
+        bodies::discovery(&data);
+    }
+
+    #[test]
+    fn claim_paths_on_random_payloads(path in "[a-z.\\\\]{0,8}", payload in r#"\{("[a-z.]{1,3}": ?(\["[a-z :]{0,5}"\]|"[a-z :]{0,6}"|\{"[a-z]": ?\["[a-z ]{0,4}"\]\}|7),?){0,3}\}"#) {
+        bodies::claim_path(format!("{path}\n{payload}").as_bytes());
+    }
+}

@@ -8,6 +8,7 @@
 //! listener. In proxy mode ([`proxy`]) the Frontend forwards allowed calls to a real Temporal
 //! frontend instead of serving the backend.
 
+pub mod api_key_cmd;
 pub mod backend;
 pub mod connections;
 pub mod demo;

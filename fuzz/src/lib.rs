@@ -261,3 +261,59 @@ pub fn cross_namespace(data: &[u8]) {
         );
     }
 }
+
+/// The API-key file parser. Every key loaded comes from one `sha256` entry, and a refusal
+/// says where.
+pub fn api_key_file(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    match fuzzing::api_key_file(&text) {
+        Ok(keys) => assert!(keys <= text.matches("sha256").count(), "keys from nowhere"),
+        Err(message) => assert!(!message.is_empty(), "empty refusal"),
+    }
+}
+
+/// The OpenID provider metadata reader. Byte 0 picks the configured issuer; an accepted
+/// document names exactly that issuer and an `http(s)` `jwks_uri` (`https` for an `https`
+/// issuer).
+pub fn discovery(data: &[u8]) {
+    let Some((&pick, document)) = data.split_first() else {
+        return;
+    };
+    let issuer = [
+        "https://idp.example",
+        "http://127.0.0.1:8080",
+        "https://a.example/realms/x",
+        "",
+    ][usize::from(pick & 3)];
+    if let Ok(jwks_uri) = fuzzing::discovery_document(document, issuer) {
+        let doc: serde_json::Value = match serde_json::from_slice(document) {
+            Ok(doc) => doc,
+            Err(e) => panic!("reader accepted what serde_json refuses: {e}"),
+        };
+        assert_eq!(doc["issuer"].as_str(), Some(issuer), "issuer not checked");
+        assert_eq!(doc["jwks_uri"].as_str(), Some(jwks_uri.as_str()));
+        assert!(
+            jwks_uri.starts_with("https:")
+                || (jwks_uri.starts_with("http:") && !issuer.starts_with("https:")),
+            "scheme not checked: {jwks_uri}"
+        );
+    }
+}
+
+/// Claim paths over token JSON. The bytes before the first `\n` are the path, the rest the
+/// payload. The strings found are never empty, never more than the payload could hold, and a
+/// path that resolves to nothing yields nothing.
+pub fn claim_path(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (path, payload) = text.split_once('\n').unwrap_or((&text, "{}"));
+    if let Some(strings) = fuzzing::claim_path(path, payload.as_bytes()) {
+        assert!(strings.iter().all(|s| !s.is_empty()), "empty permission");
+        assert!(strings.len() <= payload.len(), "more strings than bytes");
+        assert!(
+            strings
+                .iter()
+                .all(|s| !s.contains(' ') || payload.contains('[')),
+            "a space-separated string was not split"
+        );
+    }
+}

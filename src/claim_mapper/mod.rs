@@ -16,10 +16,15 @@
 //! assert_mapper(&mapper);
 //! ```
 
+mod api_key;
 mod certificate;
 mod combined;
 pub(crate) mod jwt;
 
+pub(crate) use api_key::parse_key_file;
+pub use api_key::{
+    API_KEY_AUTH_TYPE, ApiKeyClaimMapper, ApiKeyClaimMapperBuilder, ApiKeyError, api_key_sha256,
+};
 pub use certificate::{
     CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,
     CertificateRuleError,
@@ -29,7 +34,9 @@ pub use combined::CombinedClaimMapper;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-pub use jwt::{JwtClaimMapper, JwtClaimMapperBuilder};
+pub use jwt::{
+    IssuerError, JwtClaimMapper, JwtClaimMapperBuilder, TrustedIssuer, TrustedIssuerBuilder,
+};
 
 use crate::{AuthInfo, BoxFuture, Claims, ClaimsError};
 

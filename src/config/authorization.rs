@@ -106,6 +106,12 @@ pub struct Authorization {
     /// (one a caller made up, say) is reported as `_unknown_`, which bounds the label set.
     /// Default: empty (every namespace label is `_unknown_`).
     pub known_namespaces: Vec<String>,
+    /// Ours. Identity providers trusted by `iss`, each with its own keys and claims; see
+    /// [`IssuerConfig`](super::IssuerConfig). Default: empty.
+    pub issuers: Vec<super::IssuerConfig>,
+    /// Ours. Opaque API keys from a file of hashes; see [`ApiKeys`](super::ApiKeys).
+    /// Default: none.
+    pub api_keys: super::ApiKeys,
 }
 
 impl Default for Authorization {
@@ -133,6 +139,8 @@ impl Default for Authorization {
             enable_cross_namespace_commands: false,
             certificate_claim_rules: Vec::new(),
             known_namespaces: Vec::new(),
+            issuers: Vec::new(),
+            api_keys: super::ApiKeys::default(),
         }
     }
 }

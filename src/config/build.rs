@@ -152,18 +152,20 @@ async fn default_claim_mapper(config: &Config) -> Result<Arc<dyn ClaimMapper>, C
         .any(|uri| !uri.trim().is_empty());
     // Temporal's default mapper is the JWT mapper; with only certificate rules configured the
     // deployment is mutual-TLS only and a JWT mapper without keys would refuse every token.
-    let tokens = if has_key_sources || certificates.is_none() {
-        Some(jwt_claim_mapper(config).await?)
+    let only_other_credentials = certificates.is_some() || a.api_keys.file.is_some();
+    let tokens = if has_key_sources || !a.issuers.is_empty() || !only_other_credentials {
+        Some(Arc::new(jwt_claim_mapper(config).await?) as Arc<dyn ClaimMapper>)
     } else {
         None
     };
+    let tokens = super::api_keys::with_api_keys(config, tokens).await?;
     Ok(match (tokens, certificates) {
         (Some(tokens), Some(certificates)) => Arc::new(
             CombinedClaimMapper::new()
                 .with_token_mapper(tokens)
                 .with_certificate_mapper(certificates),
         ),
-        (Some(tokens), None) => Arc::new(tokens),
+        (Some(tokens), None) => tokens,
         (None, Some(certificates)) => Arc::new(certificates),
         // Unreachable today (no certificate rules means the token mapper is built); an error
         // rather than a mapper that lets everyone in, should a later change make it reachable.
@@ -179,6 +181,25 @@ async fn default_claim_mapper(config: &Config) -> Result<Arc<dyn ClaimMapper>, C
 async fn jwt_claim_mapper(config: &Config) -> Result<JwtClaimMapper, ConfigError> {
     let a = &config.global.authorization;
     let provider = &a.jwt_key_provider;
+    let trusted = super::issuers::trusted_issuers(config).await?;
+    // With issuers listed and no `jwtKeyProvider` sources, only the listed issuers are
+    // trusted; otherwise Temporal's provider stays the default issuer.
+    if !trusted.is_empty() && provider.key_source_uris.iter().all(|u| u.trim().is_empty()) {
+        let mut mapper = JwtClaimMapper::multi_issuer();
+        for issuer in trusted {
+            mapper = mapper.trusted_issuer(issuer);
+        }
+        if let Some(leeway) = a.leeway {
+            mapper = mapper.leeway(leeway);
+        }
+        if let Some(capacity) = a.token_cache_size {
+            mapper = mapper.cache_capacity(capacity);
+        }
+        if let Some(max_age) = a.token_cache_max_age {
+            mapper = mapper.cache_max_age(max_age);
+        }
+        return Ok(mapper.build());
+    }
     let mut keys = JwksKeyProvider::builder()
         .uris(provider.key_source_uris.iter().cloned())
         .refresh_interval(provider.refresh_interval);
@@ -195,6 +216,9 @@ async fn jwt_claim_mapper(config: &Config) -> Result<JwtClaimMapper, ConfigError
         )
     })?;
     let mut mapper = JwtClaimMapper::builder(Arc::new(keys));
+    for issuer in trusted {
+        mapper = mapper.trusted_issuer(issuer);
+    }
     // Empty means the default, as in Temporal.
     if !a.permissions_claim_name.is_empty() {
         mapper = mapper.permissions_claim_name(a.permissions_claim_name.clone());

@@ -49,11 +49,13 @@
 //! # Ok::<(), tonic_authz::config::ConfigError>(())
 //! ```
 
+mod api_keys;
 mod authorization;
 mod build;
 mod connections;
 mod env;
 mod error;
+mod issuers;
 mod services;
 mod template;
 mod upstream;
@@ -68,12 +70,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_saphyr::MessageFormatter as _;
 
+pub use api_keys::ApiKeys;
 pub use authorization::{Authorization, AuthorizerKind, ClaimMapperKind, JwtKeyProvider};
 pub use build::FrontendTls;
 pub use connections::{
     DEFAULT_MAX_CONCURRENT_STREAMS, KeepAliveServerConfig, KeepAliveServerParameters,
 };
 pub use error::{ConfigError, ConfigErrorKind};
+pub use issuers::IssuerConfig;
 pub use services::{FrontendRpc, FrontendService, Services};
 pub use upstream::{Upstream, UpstreamCredentials};
 

@@ -115,6 +115,7 @@ impl KeySource {
         };
         let mut response = client
             .get(url.clone())
+            .timeout(timeout)
             .header(http::header::ACCEPT, "application/json")
             .send()
             .await

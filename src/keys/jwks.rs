@@ -18,9 +18,10 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::keys::algorithm::JwtAlgorithm;
 use crate::keys::fetch::KeySource;
+use crate::keys::http::HttpSettings;
 use crate::keys::jwk;
+use crate::keys::key::KeyError;
 use crate::keys::key::VerificationKey;
-use crate::keys::key::{KeyError, KeyErrorKind};
 use crate::keys::provider::TokenKeyProvider;
 use crate::keys::set::{KeySet, Lookup, lookup_error, quote_kid};
 use crate::{BoxFuture, ClaimsError, ClaimsErrorKind};
@@ -66,8 +67,7 @@ pub struct JwksKeyProviderBuilder {
     uris: Vec<String>,
     refresh_interval: Duration,
     kid_miss_cooldown: Duration,
-    connect_timeout: Duration,
-    timeout: Duration,
+    http: HttpSettings,
     max_bytes: usize,
 }
 
@@ -106,13 +106,28 @@ impl JwksKeyProviderBuilder {
 
     /// The TCP/TLS connect timeout for HTTP(S) sources. Default: 5 seconds.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.http.connect_timeout = timeout;
         self
     }
 
     /// The total time allowed for one HTTP(S) fetch, body included. Default: 10 seconds.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.http.timeout = timeout;
+        self
+    }
+
+    /// Trusts the CA certificates in this PEM bundle too, besides the system's roots (an
+    /// identity provider with a private CA). Repeatable. Default: the system's roots only.
+    pub fn extra_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.http.extra_roots_pem.push(pem.into());
+        self
+    }
+
+    /// Fetches with this client instead of one of our own (proxies, client certificates,
+    /// anything reqwest offers); the connect timeout and extra roots above then do not apply,
+    /// the total [`timeout`](Self::timeout) still bounds each fetch. Default: our own client.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http.client = Some(client);
         self
     }
 
@@ -143,28 +158,13 @@ impl JwksKeyProviderBuilder {
         if sources.is_empty() {
             tracing::warn!("JWKS key provider has no key source URIs; every token is rejected");
         }
-        let client = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
-            .redirect(redirect_policy())
-            .user_agent(concat!("tonic-authz/", env!("CARGO_PKG_VERSION")));
-        let client = crate::crypto::http_client_tls(client)
-            .map_err(|e| {
-                KeyError::new(format!("cannot create the HTTP client: {e}"))
-                    .with_kind(KeyErrorKind::Setup)
-            })?
-            .build()
-            .map_err(|e| {
-                KeyError::new("cannot create the HTTP client")
-                    .with_kind(KeyErrorKind::Setup)
-                    .with_source(e)
-            })?;
+        let client = self.http.client()?;
         let (completed, _) = watch::channel(0);
         let inner = Arc::new(Inner {
             sources,
             client,
             max_bytes: self.max_bytes,
-            timeout: self.timeout,
+            timeout: self.http.timeout,
             cooldown: self.kid_miss_cooldown,
             keys: ArcSwap::from_pointee(KeySet::default()),
             loaded: AtomicBool::new(false),
@@ -257,8 +257,7 @@ impl JwksKeyProvider {
             uris: Vec::new(),
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
             kid_miss_cooldown: DEFAULT_KID_MISS_COOLDOWN,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            timeout: DEFAULT_TIMEOUT,
+            http: HttpSettings::new(DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
             max_bytes: DEFAULT_MAX_BYTES,
         }
     }
@@ -411,22 +410,6 @@ impl Inner {
         }
         Err(lookup_error(&Lookup::Missing, alg, kid))
     }
-}
-
-/// Follows at most 5 redirects and never from `https` to `http`: a downgrade would let the
-/// network substitute the keys.
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let downgrade = attempt.url().scheme() == "http"
-            && attempt.previous().iter().any(|u| u.scheme() == "https");
-        if downgrade {
-            attempt.error("refusing a redirect from https to http")
-        } else if attempt.previous().len() > 5 {
-            attempt.error("too many redirects")
-        } else {
-            attempt.follow()
-        }
-    })
 }
 
 fn spawn_refresher(inner: Weak<Inner>, interval: Duration) -> JoinHandle<()> {

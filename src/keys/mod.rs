@@ -1,7 +1,8 @@
 //! Where token signing keys come from: the [`TokenKeyProvider`] plug-in point, with
-//! [`JwksKeyProvider`] (JWK Sets over HTTP(S) or from files, refreshed in the background;
-//! feature `jwks`: `fetch.rs`, `jwks.rs`) and [`StaticKeyProvider`] (keys given in code or
-//! files; always compiled).
+//! [`JwksKeyProvider`] (JWK Sets over HTTP(S) or from files, refreshed in the background)
+//! and [`DiscoveryKeyProvider`] (an OpenID provider's keys found from its issuer URL), both
+//! feature `jwks` (`fetch.rs`, `jwks.rs`, `discovery.rs`, `http.rs`), and [`StaticKeyProvider`]
+//! (keys given in code or files; always compiled).
 //!
 //! # Example
 //! ```
@@ -21,7 +22,11 @@
 
 mod algorithm;
 #[cfg(feature = "jwks")]
+pub(crate) mod discovery;
+#[cfg(feature = "jwks")]
 mod fetch;
+#[cfg(feature = "jwks")]
+mod http;
 pub(crate) mod jwk;
 #[cfg(feature = "jwks")]
 mod jwks;
@@ -31,6 +36,8 @@ mod set;
 mod static_keys;
 
 pub use algorithm::JwtAlgorithm;
+#[cfg(feature = "jwks")]
+pub use discovery::{DISCOVERY_PATH, DiscoveryKeyProvider, DiscoveryKeyProviderBuilder};
 #[cfg(feature = "jwks")]
 pub use jwks::{JwksKeyProvider, JwksKeyProviderBuilder};
 pub use key::{KeyError, KeyErrorKind, VerificationKey};

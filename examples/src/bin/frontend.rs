@@ -77,6 +77,8 @@ struct Cli {
 enum Command {
     /// Mints a dev token signed with the dev key and prints it (nothing else).
     Token(TokenArgs),
+    /// Manages API keys (`api-key create --permission default:write --ttl 90d --file PATH`).
+    ApiKey(tonic_authz_examples::api_key_cmd::ApiKeyArgs),
 }
 
 /// Which authorizer decides.
@@ -599,6 +601,9 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Token(args)) => mint(&args).map(|token| println!("{token}")),
+        Some(Command::ApiKey(args)) => {
+            tonic_authz_examples::api_key_cmd::run(&args).map(|key| println!("{key}"))
+        }
         None => serve(cli.serve).await,
     };
     match result {

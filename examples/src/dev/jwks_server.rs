@@ -1,20 +1,39 @@
-//! The in-process JWKS issuer: the testkit's loopback HTTP/1.1 server, publishing the dev
-//! signing key's JWK Set at `/.well-known/jwks.json` only, as an identity provider would. The
+//! The in-process JWKS issuer: a tiny HTTP/1.1 server on a loopback port that publishes the
+//! dev signing key's JWK Set at `/.well-known/jwks.json`, as an identity provider would. The
 //! Frontend's `JwksKeyProvider` fetches it over real HTTP, so dev mode runs the same key path
 //! as production.
 
-use std::net::SocketAddr;
+use std::{convert::Infallible, net::SocketAddr};
 
-use tokio::net::TcpListener;
-use tonic_authz_testkit::jwks_server::{self, Reply, Routes};
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use hyper_util::rt::TokioIo;
+use tokio::{net::TcpListener, task::JoinHandle};
 
 /// The path the JWK Set is served at.
-pub const JWKS_PATH: &str = jwks_server::JWKS_PATH;
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// The OpenID provider metadata (discovery) of this issuer, naming `http://<addr>` as the
+/// issuer and the JWK Set above as `jwks_uri`, so `DiscoveryKeyProvider` finds the dev keys
+/// from the issuer URL alone.
+fn discovery_document(addr: SocketAddr) -> Bytes {
+    Bytes::from(
+        serde_json::json!({
+            "issuer": format!("http://{addr}"),
+            "jwks_uri": format!("http://{addr}{JWKS_PATH}"),
+            "id_token_signing_alg_values_supported": ["ES256"],
+        })
+        .to_string(),
+    )
+}
 
 /// A running JWKS server; dropping it stops the server.
 #[derive(Debug)]
 pub struct JwksServer {
-    inner: jwks_server::JwksServer,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
 }
 
 impl JwksServer {
@@ -24,13 +43,37 @@ impl JwksServer {
     ///
     /// The listener's address cannot be read.
     pub fn spawn(listener: TcpListener, jwks: &serde_json::Value) -> std::io::Result<JwksServer> {
-        // Only the JWKS path answers, so a wrong URI fails loudly with a 404.
-        let inner = jwks_server::JwksServer::serve(
-            listener,
-            Reply::json(jwks.to_string()),
-            Routes::JwksPathOnly,
-        )?;
-        Ok(JwksServer { inner })
+        let addr = listener.local_addr()?;
+        let body = Bytes::from(jwks.to_string());
+        let metadata = discovery_document(addr);
+        let task = tokio::spawn(async move {
+            loop {
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        tracing::warn!(%error, "jwks server: accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let body = body.clone();
+                let metadata = metadata.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let body = body.clone();
+                        let metadata = metadata.clone();
+                        async move { Ok::<_, Infallible>(respond(&request, body, metadata)) }
+                    });
+                    if let Err(error) = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                    {
+                        tracing::debug!(%error, "jwks server: connection ended with an error");
+                    }
+                });
+            }
+        });
+        Ok(JwksServer { addr, task })
     }
 
     /// Binds `127.0.0.1` on an ephemeral port and serves `jwks` there.
@@ -45,13 +88,43 @@ impl JwksServer {
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.inner.addr()
+        self.addr
     }
 
     /// The URI of the JWK Set, for `JwksKeyProvider`.
     pub fn uri(&self) -> String {
-        self.inner.uri()
+        format!("http://{}{JWKS_PATH}", self.addr)
     }
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn respond(request: &Request<Incoming>, jwks: Bytes, metadata: Bytes) -> Response<Full<Bytes>> {
+    let (status, body) = match (request.method(), request.uri().path()) {
+        (&Method::GET, JWKS_PATH) => (StatusCode::OK, jwks),
+        (&Method::GET, tonic_authz::DISCOVERY_PATH) => (StatusCode::OK, metadata),
+        (&Method::GET, _) => (StatusCode::NOT_FOUND, Bytes::from_static(b"not found\n")),
+        _ => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            Bytes::from_static(b"method not allowed\n"),
+        ),
+    };
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let content_type = if status == StatusCode::OK {
+        "application/json"
+    } else {
+        "text/plain"
+    };
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    response
 }
 
 #[cfg(test)]
@@ -81,5 +154,14 @@ mod tests {
             .await
             .unwrap();
         assert!(!wrong.is_loaded());
+
+        // The issuer URL alone finds the same keys through discovery.
+        let discovered =
+            tonic_authz::DiscoveryKeyProvider::builder(format!("http://{}", server.addr()))
+                .build()
+                .await
+                .unwrap();
+        assert_eq!(discovered.jwks_uri(), Some(server.uri()));
+        assert_eq!(discovered.keys_loaded(), 1);
     }
 }

@@ -31,6 +31,8 @@ pub(crate) struct VerifiedToken {
     pub(crate) alg: JwtAlgorithm,
     pub(crate) kid: String,
     pub(crate) key: Arc<VerificationKey>,
+    /// Which of the mapper's issuers verified it (its keys are re-checked on a hit).
+    pub(crate) issuer: usize,
     /// How long the entry may live, fixed at insertion.
     pub(crate) ttl: Duration,
 }

@@ -20,7 +20,11 @@
 
 mod cache;
 pub(crate) mod checks;
+pub(crate) mod claim_path;
+mod issuer;
 pub(crate) mod token;
+
+pub use issuer::{IssuerError, TrustedIssuer, TrustedIssuerBuilder};
 
 use std::collections::HashSet;
 use std::fmt;
@@ -30,12 +34,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cache::{TokenCache, VerifiedToken, cache_key};
 use checks::Audience;
+use issuer::{IssuerPolicy, IssuerRouter};
 use token::bearer_token;
 
 use crate::keys::{JwtAlgorithm, TokenKeyProvider};
-use crate::permission::{
-    DEFAULT_SYSTEM_NAMESPACES, PermissionFormat, PermissionParser, apply_permissions,
-};
+use crate::permission::{DEFAULT_SYSTEM_NAMESPACES, PermissionFormat, PermissionParser};
 use crate::{AuthInfo, BoxFuture, ClaimMapper, Claims, ClaimsError, ClaimsErrorKind};
 
 const DEFAULT_CACHE_CAPACITY: u64 = 10_000;
@@ -46,7 +49,8 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// Builds a [`JwtClaimMapper`]; see each setter for its default.
 #[must_use]
 pub struct JwtClaimMapperBuilder {
-    keys: Arc<dyn TokenKeyProvider>,
+    keys: Option<Arc<dyn TokenKeyProvider>>,
+    trusted: Vec<TrustedIssuer>,
     claim_name: String,
     regex: Option<String>,
     system_namespaces: HashSet<String>,
@@ -110,6 +114,15 @@ impl JwtClaimMapperBuilder {
         self
     }
 
+    /// Trusts one more issuer, matched by the token's `iss` and verified only with its own
+    /// keys and settings (see [`TrustedIssuer`]); adding the same issuer again replaces it.
+    /// The settings above (claim name, regex, algorithms, issuer) concern only the default
+    /// issuer given to [`JwtClaimMapper::builder`]. Default: none.
+    pub fn trusted_issuer(mut self, issuer: TrustedIssuer) -> Self {
+        self.trusted.push(issuer);
+        self
+    }
+
     /// The most verified tokens kept in the cache; zero disables the cache. Default: 10 000.
     pub fn cache_capacity(mut self, capacity: u64) -> Self {
         self.cache_capacity = capacity;
@@ -135,14 +148,19 @@ impl JwtClaimMapperBuilder {
             self.system_namespaces,
         );
         let cache = (self.cache_capacity > 0).then(|| TokenCache::new(self.cache_capacity));
+        let default = self.keys.map(|keys| {
+            IssuerPolicy::default_issuer(
+                keys,
+                self.issuer,
+                &self.claim_name,
+                permissions,
+                self.algorithms,
+            )
+        });
         JwtClaimMapper {
             inner: Arc::new(Inner {
-                keys: self.keys,
-                claim_name: self.claim_name,
-                permissions,
-                algorithms: self.algorithms,
+                issuers: IssuerRouter::new(default, self.trusted),
                 leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
-                issuer: self.issuer,
                 cache,
                 cache_max_age: self.cache_max_age,
                 clock: self.clock,
@@ -188,12 +206,8 @@ pub struct JwtClaimMapper {
 }
 
 struct Inner {
-    keys: Arc<dyn TokenKeyProvider>,
-    claim_name: String,
-    permissions: PermissionParser,
-    algorithms: Vec<JwtAlgorithm>,
+    issuers: IssuerRouter,
     leeway: i64,
-    issuer: Option<String>,
     cache: Option<TokenCache>,
     cache_max_age: Duration,
     clock: Clock,
@@ -204,7 +218,17 @@ impl JwtClaimMapper {
     /// A builder over `keys`, with the defaults stated on each setter.
     pub fn builder(keys: Arc<dyn TokenKeyProvider>) -> JwtClaimMapperBuilder {
         JwtClaimMapperBuilder {
-            keys,
+            keys: Some(keys),
+            ..JwtClaimMapper::multi_issuer()
+        }
+    }
+
+    /// A builder without a default issuer: only tokens from the issuers added with
+    /// [`JwtClaimMapperBuilder::trusted_issuer`] are accepted, every other `iss` is refused.
+    pub fn multi_issuer() -> JwtClaimMapperBuilder {
+        JwtClaimMapperBuilder {
+            keys: None,
+            trusted: Vec::new(),
             claim_name: "permissions".to_owned(),
             regex: None,
             system_namespaces: DEFAULT_SYSTEM_NAMESPACES
@@ -287,6 +311,8 @@ impl Inner {
                 return Err(ClaimsError::new(ClaimsErrorKind::Time, "Token is expired"));
             }
             let key_still_there = self
+                .issuers
+                .get(hit.issuer)
                 .keys
                 .current_key(hit.alg, &hit.kid)
                 .is_some_and(|k| Arc::ptr_eq(&k, &hit.key) || *k == *hit.key);
@@ -308,8 +334,16 @@ impl Inner {
 
     /// The full check of a token not in the cache (all but the audience).
     async fn verify(&self, jwt: &str, now: i64) -> Result<VerifiedToken, ClaimsError> {
-        let token = token::parse(jwt, &self.algorithms)?;
-        let key = self.keys.key(token.alg, &token.kid).await?;
+        let token = token::parse(jwt, self.issuers.algorithms())?;
+        let issuer = self.issuers.route(&token.payload)?;
+        let policy = self.issuers.get(issuer);
+        if !policy.algorithms.contains(&token.alg) {
+            return Err(ClaimsError::new(
+                ClaimsErrorKind::Algorithm,
+                format!("signing method {} is invalid", token.alg),
+            ));
+        }
+        let key = policy.keys.key(token.alg, &token.kid).await?;
         if !key.supports(token.alg) {
             return Err(ClaimsError::new(
                 ClaimsErrorKind::Algorithm,
@@ -330,14 +364,9 @@ impl Inner {
         }
         let exp = checks::check_times(&token.payload, now, self.leeway)?;
         let audience = Audience::from_payload(&token.payload);
-        checks::check_issuer(&token.payload, self.issuer.as_deref())?;
-        let subject = checks::subject(&token.payload)?;
-        let mut claims = Claims::new().with_subject(subject).with_auth_type("jwt");
-        apply_permissions(
-            &mut claims,
-            token.payload.get(&self.claim_name),
-            &self.permissions,
-        );
+        checks::check_issuer(&token.payload, policy.issuer.as_deref())?;
+        policy.check_audience(&audience)?;
+        let claims = policy.claims(&token.payload)?;
         let until_exp = exp.map_or(u64::MAX, |exp| u64::try_from(exp - now).unwrap_or(0));
         let ttl = self.cache_max_age.min(Duration::from_secs(until_exp));
         Ok(VerifiedToken {
@@ -347,6 +376,7 @@ impl Inner {
             alg: token.alg,
             kid: token.kid,
             key,
+            issuer,
             ttl,
         })
     }
@@ -366,16 +396,27 @@ impl ClaimMapper for JwtClaimMapper {
 
 impl fmt::Debug for JwtClaimMapper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let default = self.inner.issuers.default_policy();
         f.debug_struct("JwtClaimMapper")
-            .field("permissions_claim_name", &self.inner.claim_name)
-            .field("permissions_regex", &self.inner.permissions.is_regex())
+            .field(
+                "permissions_claim_name",
+                &default.map_or("", IssuerPolicy::permissions_claim),
+            )
+            .field(
+                "permissions_regex",
+                &default.is_some_and(|p| p.permissions.is_regex()),
+            )
             .field(
                 "system_namespaces",
-                self.inner.permissions.system_namespaces(),
+                &default
+                    .map(|p| p.permissions.system_namespaces())
+                    .cloned()
+                    .unwrap_or_default(),
             )
-            .field("algorithms", &self.inner.algorithms)
+            .field("algorithms", &self.inner.issuers.algorithms())
             .field("leeway_secs", &self.inner.leeway)
-            .field("issuer", &self.inner.issuer)
+            .field("issuer", &default.and_then(|p| p.issuer.as_deref()))
+            .field("trusted_issuers", &self.inner.issuers.trusted_count())
             .field("cache", &self.inner.cache.is_some())
             .finish_non_exhaustive()
     }
