@@ -103,7 +103,7 @@ pub use keys::{
 pub use layer::{
     Authz, AuthzLayer, AuthzLayerBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
     ResponseFuture, ScanError, UNAUTHORIZED_MESSAGE, permission_denied, scan_string_field,
-    temporal_namespace_fields,
+    scan_string_path, temporal_namespace_fields, temporal_request_fields,
 };
 pub use peer::{PeerIdentity, TlsConnection, TlsSubject, peer_identity};
 pub use target::{CallTarget, Decision, RequestMessage};

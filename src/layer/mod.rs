@@ -31,6 +31,7 @@
 pub(crate) mod body;
 mod builder;
 mod call;
+mod field_path;
 mod future;
 mod namespace;
 mod observe;
@@ -48,8 +49,11 @@ use http::HeaderName;
 use prost_reflect::MessageDescriptor;
 
 pub use builder::AuthzLayerBuilder;
+pub use field_path::scan_string_path;
 pub use future::ResponseFuture;
-pub use namespace::{ScanError, scan_string_field, temporal_namespace_fields};
+pub use namespace::{
+    ScanError, scan_string_field, temporal_namespace_fields, temporal_request_fields,
+};
 pub use service::Authz;
 pub use status::{UNAUTHORIZED_MESSAGE, permission_denied};
 
