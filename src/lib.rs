@@ -88,6 +88,8 @@ pub use auth_info::AuthInfo;
 pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
 };
+#[cfg(feature = "cedar")]
+pub use authorizer::{CedarAuthorizer, CedarAuthorizerBuilder, CedarError, CedarErrorKind, Reload};
 pub use claim_mapper::{
     CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,
     CertificateRuleError, ClaimMapper, CombinedClaimMapper, JwtClaimMapper, JwtClaimMapperBuilder,
@@ -107,4 +109,7 @@ pub use layer::{
 };
 pub use peer::{PeerIdentity, TlsConnection, TlsSubject, peer_identity};
 pub use target::{CallTarget, Decision, RequestMessage};
-pub use temporal::{is_health_check_api, is_read_only_global_api, is_read_only_namespace_api};
+pub use temporal::{
+    is_health_check_api, is_read_only_global_api, is_read_only_namespace_api, is_worker_api,
+    worker_apis,
+};

@@ -15,6 +15,7 @@ mod failure;
 mod namespace_fields;
 mod request_fields;
 mod system_namespaces;
+mod worker_apis;
 
 pub use api::{is_health_check_api, is_read_only_global_api, is_read_only_namespace_api};
 pub use failure::UNAUTHORIZED_MESSAGE;
@@ -22,3 +23,4 @@ pub(crate) use failure::permission_denied_details;
 pub(crate) use namespace_fields::NAMESPACE_FIELDS;
 pub(crate) use request_fields::REQUEST_FIELDS;
 pub(crate) use system_namespaces::{SYSTEM_NAMESPACES, TEMPORAL_SYSTEM_NAMESPACE};
+pub use worker_apis::{is_worker_api, worker_apis};
