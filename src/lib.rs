@@ -66,6 +66,7 @@
 //! protected through a descriptor pool, and custom mappers and authorizers.
 
 mod access;
+mod audit;
 mod auth_info;
 mod authorizer;
 mod claim_mapper;
@@ -84,6 +85,10 @@ mod target;
 mod temporal;
 pub mod tls;
 
+pub use audit::{
+    AUDIT_DROPPED, AUDIT_WRITTEN, AuditDecisions, AuditRecord, AuditSink, DEFAULT_AUDIT_QUEUE,
+    JsonLinesAuditSink,
+};
 pub use auth_info::AuthInfo;
 pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,

@@ -15,7 +15,10 @@ use super::{
     Audience, AuthzLayer, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, MethodPlan, NamespaceFn,
     Shared, temporal_namespace_fields,
 };
-use crate::{ApiAccess, Authorizer, ClaimMapper, DefaultAuthorizer, RequestMessage};
+use crate::{
+    ApiAccess, AuditDecisions, AuditSink, Authorizer, ClaimMapper, DefaultAuthorizer,
+    RequestMessage,
+};
 
 /// Builds an [`AuthzLayer`]. Every setter states its default.
 #[must_use]
@@ -33,6 +36,8 @@ pub struct AuthzLayerBuilder {
     namespace_field_name: String,
     namespace_fn: Option<Arc<NamespaceFn>>,
     known_namespaces: Vec<String>,
+    audit: Option<Arc<dyn AuditSink>>,
+    audit_decisions: AuditDecisions,
 }
 
 impl Default for AuthzLayerBuilder {
@@ -51,6 +56,8 @@ impl Default for AuthzLayerBuilder {
             namespace_field_name: "namespace".to_owned(),
             namespace_fn: None,
             known_namespaces: Vec::new(),
+            audit: None,
+            audit_decisions: AuditDecisions::Denied,
         }
     }
 }
@@ -178,6 +185,21 @@ impl AuthzLayerBuilder {
         self
     }
 
+    /// The decision audit sink: one [`AuditRecord`](crate::AuditRecord) per audited call
+    /// (see [`AuthzLayerBuilder::audit_decisions`]), handed over before the call is forwarded
+    /// or answered. The sink must not block ([`JsonLinesAuditSink`](crate::JsonLinesAuditSink)
+    /// queues and drops). Default: none.
+    pub fn audit(mut self, sink: impl AuditSink) -> AuthzLayerBuilder {
+        self.audit = Some(Arc::new(sink));
+        self
+    }
+
+    /// Which calls are audited. Default [`AuditDecisions::Denied`].
+    pub fn audit_decisions(mut self, decisions: AuditDecisions) -> AuthzLayerBuilder {
+        self.audit_decisions = decisions;
+        self
+    }
+
     /// The layer.
     pub fn build(self) -> AuthzLayer {
         let plans = self.plans();
@@ -197,6 +219,8 @@ impl AuthzLayerBuilder {
             plans,
             namespace_fn: self.namespace_fn,
             meters: Meters::new(self.known_namespaces),
+            audit: self.audit,
+            audit_decisions: self.audit_decisions,
         })
     }
 

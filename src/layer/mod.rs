@@ -57,7 +57,7 @@ pub use namespace::{
 pub use service::Authz;
 pub use status::{UNAUTHORIZED_MESSAGE, permission_denied};
 
-use crate::{Authorizer, ClaimMapper, RequestMessage};
+use crate::{AuditDecisions, AuditSink, Authorizer, ClaimMapper, RequestMessage};
 use observe::Meters;
 
 /// Default bound on one request message, before and after decompression (tonic's default).
@@ -91,6 +91,8 @@ pub(crate) struct Shared {
     pub(crate) plans: HashMap<Box<str>, MethodPlan>,
     pub(crate) namespace_fn: Option<Arc<NamespaceFn>>,
     pub(crate) meters: Meters,
+    pub(crate) audit: Option<Arc<dyn AuditSink>>,
+    pub(crate) audit_decisions: AuditDecisions,
 }
 
 /// The expected JWT audience handed to the claim mapper.
