@@ -30,8 +30,9 @@ pub struct Authorization {
     /// Default: empty (not used).
     pub permissions_regex: String,
     /// Temporal's `authorizer`: `""` selects the no-op authorizer (allows every call),
-    /// `default` Temporal's default authorizer; compared case-insensitively, anything else is
-    /// the error `unknown authorizer: <value>`.
+    /// `default` Temporal's default authorizer, and (ours) `cedar` the Cedar policy
+    /// authorizer (see [`Authorization::cedar`]); compared case-insensitively, anything else
+    /// is the error `unknown authorizer: <value>`.
     /// Default when the key is absent: `default` (Temporal would select the no-op authorizer;
     /// this crate denies by default, so allowing everything must be asked for with `""`).
     pub authorizer: AuthorizerKind,
@@ -98,6 +99,14 @@ pub struct Authorization {
     /// (one a caller made up, say) is reported as `_unknown_`, which bounds the label set.
     /// Default: empty (every namespace label is `_unknown_`).
     pub known_namespaces: Vec<String>,
+    /// Ours. With `authorizer: default`, the Worker role grants the APIs a worker needs in its
+    /// namespace (see [`worker_apis`](crate::worker_apis)). Default `false` (as Temporal: the
+    /// Worker role alone grants nothing). With another authorizer it is an error.
+    pub worker_role: bool,
+    /// Ours. The policies of `authorizer: cedar`.
+    pub cedar: super::Cedar,
+    /// Ours. The decision audit log. Default: unset (no audit log).
+    pub audit: Option<super::Audit>,
 }
 
 impl Default for Authorization {
@@ -124,6 +133,9 @@ impl Default for Authorization {
             expose_authorizer_errors: false,
             certificate_claim_rules: Vec::new(),
             known_namespaces: Vec::new(),
+            worker_role: false,
+            cedar: super::Cedar::default(),
+            audit: None,
         }
     }
 }
@@ -166,6 +178,8 @@ pub enum AuthorizerKind {
     Noop,
     /// `default`: [`DefaultAuthorizer`](crate::DefaultAuthorizer), Temporal's.
     Default,
+    /// `cedar`: the Cedar policy authorizer (ours; needs the `cedar` feature).
+    Cedar,
 }
 
 /// Which claim mapper to build; see [`Authorization::claim_mapper`].
@@ -210,14 +224,40 @@ impl Visitor<'_> for SelectorVisitor {
     }
 }
 
-impl<'de> Deserialize<'de> for AuthorizerKind {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let default = deserializer.deserialize_any(SelectorVisitor { what: "authorizer" })?;
+/// Reads `authorizer`: Temporal's two selectors, and `cedar`.
+struct AuthorizerVisitor;
+
+impl Visitor<'_> for AuthorizerVisitor {
+    type Value = AuthorizerKind;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the authorizer name `default`, `cedar` or an empty string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<AuthorizerKind, E> {
+        if v.eq_ignore_ascii_case("cedar") {
+            return Ok(AuthorizerKind::Cedar);
+        }
+        let default = SelectorVisitor { what: "authorizer" }.visit_str(v)?;
         Ok(if default {
             AuthorizerKind::Default
         } else {
             AuthorizerKind::Noop
         })
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<AuthorizerKind, E> {
+        Ok(AuthorizerKind::Noop)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<AuthorizerKind, E> {
+        Ok(AuthorizerKind::Noop)
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthorizerKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(AuthorizerVisitor)
     }
 }
 

@@ -47,6 +47,7 @@
 
 mod authorization;
 mod build;
+mod decisions;
 mod env;
 mod error;
 mod services;
@@ -64,6 +65,7 @@ use serde_saphyr::MessageFormatter as _;
 
 pub use authorization::{Authorization, AuthorizerKind, ClaimMapperKind, JwtKeyProvider};
 pub use build::FrontendTls;
+pub use decisions::{Audit, Cedar};
 pub use error::{ConfigError, ConfigErrorKind};
 pub use services::{FrontendRpc, FrontendService, Services};
 
