@@ -108,9 +108,9 @@ pub use keys::{
     TokenKeyProvider, VerificationKey,
 };
 pub use layer::{
-    Authz, AuthzLayer, AuthzLayerBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
-    ResponseFuture, ScanError, UNAUTHORIZED_MESSAGE, permission_denied, scan_string_field,
-    scan_string_path, temporal_namespace_fields, temporal_request_fields,
+    Authz, AuthzLayer, AuthzLayerBuilder, CheckOutcome, DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_MESSAGE_SIZE, ResponseFuture, ScanError, UNAUTHORIZED_MESSAGE, permission_denied,
+    scan_string_field, scan_string_path, temporal_namespace_fields, temporal_request_fields,
 };
 pub use peer::{PeerIdentity, TlsConnection, TlsSubject, peer_identity};
 pub use target::{CallTarget, Decision, RequestMessage};

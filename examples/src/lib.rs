@@ -8,6 +8,7 @@
 //! listener.
 
 pub mod backend;
+pub mod can_i;
 pub mod demo;
 pub mod dev;
 pub mod security;

@@ -31,6 +31,7 @@
 pub(crate) mod body;
 mod builder;
 mod call;
+mod check;
 mod field_path;
 mod future;
 mod namespace;
@@ -49,6 +50,7 @@ use http::HeaderName;
 use prost_reflect::MessageDescriptor;
 
 pub use builder::AuthzLayerBuilder;
+pub use check::CheckOutcome;
 pub use field_path::scan_string_path;
 pub use future::ResponseFuture;
 pub use namespace::{

@@ -72,6 +72,9 @@ struct Cli {
 enum Command {
     /// Mints a dev token signed with the dev key and prints it (nothing else).
     Token(TokenArgs),
+    /// Would this caller be allowed this call? Prints the decision, the claims and why;
+    /// exits 0 when allowed, 1 when denied.
+    CanI(tonic_authz_examples::can_i::CanIArgs),
 }
 
 /// Which authorizer decides.
@@ -426,6 +429,18 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Token(args)) => mint(&args).map(|token| println!("{token}")),
+        Some(Command::CanI(args)) => {
+            return match tonic_authz_examples::can_i::can_i(&args).await {
+                Ok(answer) => {
+                    print!("{}", answer.report);
+                    ExitCode::from(u8::from(!answer.allowed))
+                }
+                Err(message) => {
+                    eprintln!("frontend can-i: {message}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         None => serve(cli.serve).await,
     };
     match result {
