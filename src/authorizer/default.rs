@@ -89,13 +89,13 @@ impl DefaultAuthorizer {
         // Numeric comparison, as Temporal; bits outside the four roles are ignored so a buggy
         // mapper's stray bit cannot count as admin.
         let effective = effective & Role::from_bits(0b1111);
-        if effective.bits() >= method.access.required_role().bits() {
-            Decision::Allow
-        } else if self.worker_role
+        let by_role = effective.bits() >= method.access.required_role().bits();
+        // The Worker role, when switched on, adds the worker APIs in the namespace.
+        let by_worker_role = self.worker_role
             && method.scope == Scope::Namespace
             && effective.contains(Role::WORKER)
-            && is_worker_api(api)
-        {
+            && is_worker_api(api);
+        if by_role || by_worker_role {
             Decision::Allow
         } else {
             Decision::deny()
