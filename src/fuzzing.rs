@@ -23,7 +23,7 @@ use crate::layer::body::{Encoding, read_first_message};
 use crate::permission::{self, PermissionFormat, PermissionParser, apply_permissions};
 use crate::{Claims, ClaimsError, KeyError};
 
-pub use crate::layer::{ScanError, scan_string_field, temporal_namespace_fields};
+pub use crate::layer::{ScanError, scan_string_field, scan_string_path, temporal_namespace_fields};
 
 /// What the frame reader made of a body: the decompressed first message and how many body
 /// bytes it consumed (whole HTTP/2 data frames, as the layer replays them).

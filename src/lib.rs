@@ -105,6 +105,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod access;
+mod audit;
 mod auth_info;
 mod authorizer;
 mod claim_mapper;
@@ -129,10 +130,16 @@ mod temporal;
 pub mod tls;
 
 pub use access::InvalidMethodPath;
+pub use audit::{
+    AUDIT_DROPPED, AUDIT_WRITTEN, AuditDecisions, AuditRecord, AuditSink, DEFAULT_AUDIT_QUEUE,
+    JsonLinesAuditSink,
+};
 pub use auth_info::AuthInfo;
 pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
 };
+#[cfg(feature = "cedar")]
+pub use authorizer::{CedarAuthorizer, CedarAuthorizerBuilder, CedarError, CedarErrorKind, Reload};
 pub use claim_mapper::{
     API_KEY_AUTH_TYPE, ApiKeyClaimMapper, ApiKeyClaimMapperBuilder, ApiKeyError, IssuerError,
     TrustedIssuer, TrustedIssuerBuilder, api_key_sha256,
@@ -154,12 +161,16 @@ pub use keys::{
     JwtAlgorithm, KeyError, KeyErrorKind, StaticKeyProvider, TokenKeyProvider, VerificationKey,
 };
 pub use layer::DescriptorPoolError;
-pub use layer::{Authz, AuthzLayer, AuthzLayerBuilder, ResponseFuture};
+pub use layer::{Authz, AuthzLayer, AuthzLayerBuilder, CheckOutcome, ResponseFuture};
 pub use layer::{Denial, DenialKind, DenialStyle};
+pub use layer::{temporal_namespace_fields, temporal_request_fields};
 #[cfg(feature = "tls")]
 pub use peer::{PeerIdentity, peer_identity};
 pub use peer::{TlsConnection, TlsSubject};
 /// The descriptor types [`AuthzLayerBuilder`] and [`RequestMessage`] take and return.
 pub use prost_reflect;
 pub use target::{CallTarget, Decision, RequestMessage};
-pub use temporal::{is_health_check_api, is_read_only_global_api, is_read_only_namespace_api};
+pub use temporal::{
+    is_health_check_api, is_read_only_global_api, is_read_only_namespace_api, is_worker_api,
+    worker_apis,
+};

@@ -40,7 +40,48 @@ fn target(api: &str, namespace: &str) -> CallTarget {
 }
 
 fn decide(claims: Option<&Claims>, api: &str, namespace: &str) -> Decision {
-    DefaultAuthorizer::new().decide(claims, &target(api, namespace))
+    let decision = DefaultAuthorizer::new().decide(claims, &target(api, namespace));
+    #[cfg(feature = "cedar")]
+    cedar_agrees(cedar_default(), claims, &target(api, namespace), &decision);
+    decision
+}
+
+/// The Cedar authorizer over `examples/policies/temporal-default.cedar`, built once.
+#[cfg(feature = "cedar")]
+fn cedar_default() -> &'static tonic_authz::CedarAuthorizer {
+    static CEDAR: std::sync::OnceLock<tonic_authz::CedarAuthorizer> = std::sync::OnceLock::new();
+    CEDAR.get_or_init(|| cedar_over(ApiAccess::temporal()))
+}
+
+#[cfg(feature = "cedar")]
+fn cedar_over(access: ApiAccess) -> tonic_authz::CedarAuthorizer {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/policies/temporal-default.cedar"
+    );
+    tonic_authz::CedarAuthorizer::builder()
+        .access(access)
+        .policy_file(file)
+        .expect("the default policies load")
+}
+
+/// Every vector of this file is also put to the Cedar authorizer with Temporal's default
+/// rules written as policies: it must give the same decision.
+#[cfg(feature = "cedar")]
+fn cedar_agrees(
+    cedar: &tonic_authz::CedarAuthorizer,
+    claims: Option<&Claims>,
+    target: &CallTarget,
+    expected: &Decision,
+) {
+    let got = cedar.decide(claims, target).expect("cedar decides");
+    assert_eq!(
+        got.is_allow(),
+        expected.is_allow(),
+        "cedar disagrees on {} in {:?} for {claims:?}",
+        target.api_name(),
+        target.namespace()
+    );
 }
 
 fn system(role: Role) -> Claims {
@@ -241,6 +282,8 @@ async fn g1_default_authorizer_test_authorize() {
         } else {
             Decision::deny()
         };
+        #[cfg(feature = "cedar")]
+        cedar_agrees(cedar_default(), Some(&row.claims), &target, &expected);
         if sync != expected || via_trait != expected {
             failures.push(format!(
                 "{}: expected {expected:?}, decide gave {sync:?}, authorize gave {via_trait:?}",
@@ -305,6 +348,8 @@ fn b2_truth_table_every_mask_both_scopes() {
     assert_eq!(table_masks, (0..16).collect::<Vec<u16>>());
 
     let (access, methods) = truth_table_access();
+    #[cfg(feature = "cedar")]
+    let cedar = cedar_over(access.clone());
     let authz = DefaultAuthorizer::new().with_access(access);
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -334,6 +379,13 @@ fn b2_truth_table_every_mask_both_scopes() {
             for (how, claims, expected) in cases {
                 checked += 1;
                 let got = authz.decide(Some(&claims), &target(api, TN)).is_allow();
+                #[cfg(feature = "cedar")]
+                cedar_agrees(
+                    &cedar,
+                    Some(&claims),
+                    &target(api, TN),
+                    &authz.decide(Some(&claims), &target(api, TN)),
+                );
                 if got != expected {
                     failures.push(format!("mask {mask} as {how} on {api}: got allow={got}"));
                 }

@@ -428,6 +428,56 @@ def denial_detail(error: grpc.RpcError) -> str:
     return "ok" if failure.reason == "" else f"reason {failure.reason!r}"
 
 
+async def cedar_checks(r: Results, args, pki: dict, issuer: Issuer) -> None:
+    """`authorizer: cedar` with the sample policies: a worker allowed one task queue polls it
+    and is refused another; a starter allowed one workflow type is refused another."""
+    from datetime import timedelta
+    from temporalio.api.taskqueue.v1 import TaskQueue
+
+    policies = args.work / "policies.cedar"
+    samples = Path(__file__).resolve().parent.parent / "policies"
+    policies.write_text("\n".join((samples / f).read_text() for f in
+                                  ("temporal-default.cedar", "task-queues.cedar", "workflow-types.cedar")))
+    config = args.work / "frontend-cedar.yaml"
+    write_config(config, pki, issuer.jwks_uri)
+    text = config.read_text().replace("authorizer: default", "authorizer: cedar\n"
+                                      f"    cedar:\n      policyFile: {policies}")
+    config.write_text(text)
+    frontend = Frontend(args.frontend, config, args.work / "frontend-cedar.log")
+    try:
+        tls = TLSConfig(server_root_ca_cert=pki["ca"].read_bytes(),
+                        client_cert=pki["client_cert"].read_bytes(),
+                        client_private_key=pki["client_key"].read_bytes(), domain="localhost")
+
+        async def outcome(call):
+            try:
+                await call()
+                return "allowed"
+            except RPCError as e:
+                if e.status == RPCStatusCode.PERMISSION_DENIED and e.message == UNAUTHORIZED:
+                    return "denied"
+                return f"RPCError {e.status!r} {e.message!r}"
+
+        worker = await Client.connect(frontend.address, namespace="default", tls=tls,
+                                      api_key=issuer.token("orders-worker", ["default:write"]))
+        for queue, expected in (("orders-eu", "allowed"), ("payroll", "denied")):
+            got = await outcome(lambda: worker.workflow_service.poll_workflow_task_queue(
+                rr.PollWorkflowTaskQueueRequest(namespace="default",
+                                                task_queue=TaskQueue(name=queue),
+                                                identity="interop-worker"),
+                timeout=timedelta(seconds=1)))
+            r.check(f"cedar worker polls task queue {queue}: {expected}", got == expected, got)
+
+        starter = await Client.connect(frontend.address, namespace="default", tls=tls,
+                                       api_key=issuer.token("orders-team", ["default:write"]))
+        for workflow_type, expected in (("OrderWorkflow", "allowed"), ("PayrollWorkflow", "denied")):
+            got = await outcome(lambda: starter.start_workflow(
+                workflow_type, id=f"cedar-{uuid.uuid4()}", task_queue="orders"))
+            r.check(f"cedar team starts {workflow_type}: {expected}", got == expected, got)
+    finally:
+        frontend.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frontend", required=True)
@@ -462,6 +512,9 @@ def main() -> int:
         api_key_checks(r, args.frontend, args.temporal, args.work, pki, issuer.jwks_uri)
     finally:
         frontend.close()
+    try:
+        asyncio.run(cedar_checks(r, args, pki, issuer))
+    finally:
         issuer.close()
     print(f"{r.passed} passed, {r.failed} failed")
     return 1 if r.failed or r.passed == 0 else 0

@@ -10,6 +10,7 @@
 
 pub mod api_key_cmd;
 pub mod backend;
+pub mod can_i;
 pub mod connections;
 pub mod demo;
 pub mod dev;

@@ -317,3 +317,91 @@ pub fn claim_path(data: &[u8]) {
         );
     }
 }
+
+/// `task_queue.name` at `[2, 1]`, as in `PollWorkflowTaskQueueRequest`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct PathOuter {
+    #[prost(message, optional, tag = "2")]
+    inner: Option<PathInner>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct PathInner {
+    #[prost(string, tag = "1")]
+    name: String,
+}
+
+/// `request.input.name` at `[5, 2, 2]`, as in `UpdateWorkflowExecutionRequest`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct DeepOuter {
+    #[prost(message, optional, tag = "5")]
+    request: Option<DeepMiddle>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct DeepMiddle {
+    #[prost(message, optional, tag = "2")]
+    input: Option<DeepInner>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct DeepInner {
+    #[prost(string, tag = "2")]
+    name: String,
+}
+
+/// The nested request-field scan that feeds the Cedar context (`scan_string_path`) agrees
+/// with prost decoding the same bytes: both fail, or both give the same string (absent =
+/// empty). Byte 0 picks the path.
+pub fn request_field_scan(data: &[u8]) {
+    let Some((&pick, msg)) = data.split_first() else {
+        return;
+    };
+    let (path, reference): (&[u32], _) = if pick & 1 == 0 {
+        (
+            &[2, 1],
+            PathOuter::decode(msg).map(|m| m.inner.map(|i| i.name).unwrap_or_default()),
+        )
+    } else {
+        (
+            &[5, 2, 2],
+            DeepOuter::decode(msg).map(|m| {
+                m.request
+                    .and_then(|r| r.input)
+                    .map(|i| i.name)
+                    .unwrap_or_default()
+            }),
+        )
+    };
+    let scanned = fuzzing::scan_string_path(msg, path);
+    match (&reference, &scanned) {
+        (Ok(name), Ok(found)) => assert_eq!(found.unwrap_or(""), name, "scanner disagrees"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("prost gave {reference:?}, the scanner {scanned:?}"),
+    }
+}
+
+/// Policy text as the Cedar authorizer loads it: no panic; a set that loads decides a fixed
+/// call (with request fields) without panicking, and the decision is stable.
+pub fn cedar_policies(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(authz) = tonic_authz::CedarAuthorizer::from_policy_text(text) else {
+        return;
+    };
+    let claims = tonic_authz::Claims::new()
+        .with_subject("orders-worker")
+        .with_namespace("default", tonic_authz::Role::WRITER);
+    // PollWorkflowTaskQueue { namespace: "default", task_queue { name: "orders" } }
+    let msg = b"\x0a\x07default\x12\x08\x0a\x06orders".to_vec();
+    let target = tonic_authz::CallTarget::new(
+        "/temporal.api.workflowservice.v1.WorkflowService/PollWorkflowTaskQueue",
+        "default",
+    )
+    .with_request(tonic_authz::RequestMessage::new(msg.into()));
+    let first = authz.decide(Some(&claims), &target).map(|d| d.is_allow());
+    let second = authz.decide(Some(&claims), &target).map(|d| d.is_allow());
+    assert_eq!(first.ok(), second.ok(), "decisions differ");
+    let _ = authz.decide(None, &target);
+}

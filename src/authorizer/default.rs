@@ -1,6 +1,6 @@
 //! [`DefaultAuthorizer`]: Temporal's default decision procedure over an [`ApiAccess`] table.
 
-use crate::temporal::is_health_check_api;
+use crate::temporal::{is_health_check_api, is_worker_api};
 use crate::{ApiAccess, Authorizer, BoxFuture, CallTarget, Claims, Decision, Role, Scope};
 
 /// Temporal's default authorizer.
@@ -11,6 +11,9 @@ use crate::{ApiAccess, Authorizer, BoxFuture, CallTarget, Claims, Decision, Role
 /// 4. Cluster scope uses the system role; namespace scope ORs the system role with the role in
 ///    the request's namespace (exact, case-sensitive).
 /// 5. Allow iff that mask, as a number, is at least the access's required role.
+/// 6. Only with [`DefaultAuthorizer::with_worker_role`]: otherwise, allow a namespace-scoped
+///    API a worker needs ([`worker_apis`](crate::worker_apis)) when that mask holds the
+///    Worker role.
 ///
 /// # Example
 /// ```
@@ -26,6 +29,7 @@ use crate::{ApiAccess, Authorizer, BoxFuture, CallTarget, Claims, Decision, Role
 #[derive(Clone, Debug, Default)]
 pub struct DefaultAuthorizer {
     access: ApiAccess,
+    worker_role: bool,
 }
 
 impl DefaultAuthorizer {
@@ -40,6 +44,23 @@ impl DefaultAuthorizer {
     pub fn with_access(mut self, access: ApiAccess) -> DefaultAuthorizer {
         self.access = access;
         self
+    }
+
+    /// Gives the Worker role a meaning: a caller holding it in a namespace may also call the
+    /// APIs a worker needs there ([`worker_apis`](crate::worker_apis)), and nothing else it
+    /// could not call already. Default: off, as in Temporal, where the Worker role alone grants
+    /// nothing.
+    #[must_use]
+    pub fn with_worker_role(mut self) -> DefaultAuthorizer {
+        self.worker_role = true;
+        self
+    }
+
+    /// Whether the Worker role grants the worker APIs (see
+    /// [`DefaultAuthorizer::with_worker_role`]).
+    #[must_use]
+    pub fn worker_role(&self) -> bool {
+        self.worker_role
     }
 
     /// The access table.
@@ -68,7 +89,13 @@ impl DefaultAuthorizer {
         // Numeric comparison, as Temporal; bits outside the four roles are ignored so a buggy
         // mapper's stray bit cannot count as admin.
         let effective = effective & Role::from_bits(0b1111);
-        if effective.bits() >= method.access.required_role().bits() {
+        let by_role = effective.bits() >= method.access.required_role().bits();
+        // The Worker role, when switched on, adds the worker APIs in the namespace.
+        let by_worker_role = self.worker_role
+            && method.scope == Scope::Namespace
+            && effective.contains(Role::WORKER)
+            && is_worker_api(api);
+        if by_role || by_worker_role {
             Decision::Allow
         } else {
             Decision::deny()

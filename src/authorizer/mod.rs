@@ -14,12 +14,16 @@
 //! assert_authorizer(&only_alice);
 //! ```
 
+#[cfg(feature = "cedar")]
+mod cedar;
 mod default;
 
 use std::future::Future;
 use std::sync::Arc;
 
 pub use crate::access::{Access, ApiAccess, MethodAccess, Scope};
+#[cfg(feature = "cedar")]
+pub use cedar::{CedarAuthorizer, CedarAuthorizerBuilder, CedarError, CedarErrorKind, Reload};
 pub use default::DefaultAuthorizer;
 
 use crate::{BoxFuture, CallTarget, Claims, Decision};

@@ -30,7 +30,8 @@ pub struct Authorization {
     /// Default: empty (not used).
     pub permissions_regex: String,
     /// Temporal's `authorizer`: `noop` selects the no-op authorizer (allows every call, with a
-    /// warning at start), `default` Temporal's default authorizer; compared case-insensitively.
+    /// warning at start), `default` Temporal's default authorizer, and (ours) `cedar` the Cedar policy authorizer
+    /// (see [`Authorization::cedar`]); compared case-insensitively.
     /// A blank value (`""`, null, an empty `${VAR}`) is an error (Temporal reads `""` as the
     /// no-op authorizer); anything else is the error `unknown authorizer: <value>`.
     /// Default when the key is absent: `default` (Temporal would select the no-op authorizer;
@@ -112,6 +113,14 @@ pub struct Authorization {
     /// Ours. Opaque API keys from a file of hashes; see [`ApiKeys`](super::ApiKeys).
     /// Default: none.
     pub api_keys: super::ApiKeys,
+    /// Ours. With `authorizer: default`, the Worker role grants the APIs a worker needs in its
+    /// namespace (see [`worker_apis`](crate::worker_apis)). Default `false` (as Temporal: the
+    /// Worker role alone grants nothing). With another authorizer it is an error.
+    pub worker_role: bool,
+    /// Ours. The policies of `authorizer: cedar`.
+    pub cedar: super::Cedar,
+    /// Ours. The decision audit log. Default: unset (no audit log).
+    pub audit: Option<super::Audit>,
 }
 
 impl Default for Authorization {
@@ -141,6 +150,9 @@ impl Default for Authorization {
             known_namespaces: Vec::new(),
             issuers: Vec::new(),
             api_keys: super::ApiKeys::default(),
+            worker_role: false,
+            cedar: super::Cedar::default(),
+            audit: None,
         }
     }
 }
@@ -183,6 +195,8 @@ pub enum AuthorizerKind {
     Noop,
     /// `default`: [`DefaultAuthorizer`](crate::DefaultAuthorizer), Temporal's.
     Default,
+    /// `cedar`: the Cedar policy authorizer (ours; needs the `cedar` feature).
+    Cedar,
 }
 
 /// Which claim mapper to build; see [`Authorization::claim_mapper`].
@@ -244,17 +258,49 @@ impl SelectorVisitor {
     }
 }
 
-impl<'de> Deserialize<'de> for AuthorizerKind {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let default = deserializer.deserialize_any(SelectorVisitor {
+/// Reads `authorizer`: Temporal's two selectors, and `cedar`.
+struct AuthorizerVisitor;
+
+impl Visitor<'_> for AuthorizerVisitor {
+    type Value = AuthorizerKind;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the authorizer name `default`, `cedar` or `noop`")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<AuthorizerKind, E> {
+        if v.eq_ignore_ascii_case("cedar") {
+            return Ok(AuthorizerKind::Cedar);
+        }
+        let default = SelectorVisitor {
             what: "authorizer",
             noop_means: "allow every call",
-        })?;
+        }
+        .visit_str(v)?;
         Ok(if default {
             AuthorizerKind::Default
         } else {
             AuthorizerKind::Noop
         })
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<AuthorizerKind, E> {
+        SelectorVisitor {
+            what: "authorizer",
+            noop_means: "allow every call",
+        }
+        .visit_unit()
+        .map(|_| AuthorizerKind::Noop)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<AuthorizerKind, E> {
+        self.visit_unit()
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthorizerKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(AuthorizerVisitor)
     }
 }
 

@@ -58,8 +58,24 @@ impl AuthzLayer {
                 );
                 builder.authorizer(NoopAuthorizer)
             }
+            AuthorizerKind::Default if a.worker_role => {
+                builder.authorizer(DefaultAuthorizer::new().with_worker_role())
+            }
             AuthorizerKind::Default => builder.authorizer(DefaultAuthorizer::new()),
+            AuthorizerKind::Cedar => cedar(config, builder)?,
         };
+        if a.worker_role && a.authorizer != AuthorizerKind::Default {
+            return Err(config.locate(ConfigError::invalid(
+                format!("{AUTHZ}.workerRole"),
+                "workerRole applies to `authorizer: default` only (with cedar, write it as a \
+                 policy over the `Worker` action group)",
+            )));
+        }
+        if let Some(audit) = &a.audit {
+            builder = builder
+                .audit(super::decisions::audit_sink(config, audit)?)
+                .audit_decisions(audit.decisions);
+        }
         builder = match a.claim_mapper {
             ClaimMapperKind::Noop => {
                 tracing::warn!(
@@ -101,6 +117,26 @@ impl AuthzLayer {
             builder = builder.body_timeout(timeout);
         }
         Ok(builder.build())
+    }
+}
+
+/// `authorizer: cedar`: the policies of `cedar.policyFile`, or an error without the feature.
+fn cedar(
+    config: &Config,
+    builder: crate::AuthzLayerBuilder,
+) -> Result<crate::AuthzLayerBuilder, ConfigError> {
+    #[cfg(feature = "cedar")]
+    {
+        let authz = super::decisions::cedar_authorizer(config, &config.global.authorization.cedar)?;
+        Ok(builder.authorizer(authz))
+    }
+    #[cfg(not(feature = "cedar"))]
+    {
+        let _ = builder;
+        Err(config.locate(ConfigError::invalid(
+            format!("{AUTHZ}.authorizer"),
+            "`authorizer: cedar` needs tonic-authz built with the `cedar` feature",
+        )))
     }
 }
 

@@ -53,6 +53,7 @@ mod api_keys;
 mod authorization;
 mod build;
 mod connections;
+mod decisions;
 mod env;
 mod error;
 mod issuers;
@@ -76,6 +77,7 @@ pub use build::FrontendTls;
 pub use connections::{
     DEFAULT_MAX_CONCURRENT_STREAMS, KeepAliveServerConfig, KeepAliveServerParameters,
 };
+pub use decisions::{Audit, Cedar};
 pub use error::{ConfigError, ConfigErrorKind};
 pub use issuers::IssuerConfig;
 pub use services::{FrontendRpc, FrontendService, Services};

@@ -17,7 +17,10 @@ use super::{
     Audience, AuthzLayer, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, MethodPlan, NamespaceFn,
     Shared, temporal_namespace_fields,
 };
-use crate::{ApiAccess, Authorizer, ClaimMapper, DefaultAuthorizer, RequestMessage};
+use crate::{
+    ApiAccess, AuditDecisions, AuditSink, Authorizer, ClaimMapper, DefaultAuthorizer,
+    RequestMessage,
+};
 
 /// Builds an [`AuthzLayer`]. Every setter states its default.
 #[must_use]
@@ -37,6 +40,8 @@ pub struct AuthzLayerBuilder {
     namespace_fn: Option<Arc<NamespaceFn>>,
     known_namespaces: Vec<String>,
     denials: Denials,
+    audit: Option<Arc<dyn AuditSink>>,
+    audit_decisions: AuditDecisions,
 }
 
 impl Default for AuthzLayerBuilder {
@@ -57,6 +62,8 @@ impl Default for AuthzLayerBuilder {
             namespace_fn: None,
             known_namespaces: Vec::new(),
             denials: Denials::default(),
+            audit: None,
+            audit_decisions: AuditDecisions::Denied,
         }
     }
 }
@@ -215,6 +222,21 @@ impl AuthzLayerBuilder {
         self
     }
 
+    /// The decision audit sink: one [`AuditRecord`](crate::AuditRecord) per audited call
+    /// (see [`AuthzLayerBuilder::audit_decisions`]), handed over before the call is forwarded
+    /// or answered. The sink must not block ([`JsonLinesAuditSink`](crate::JsonLinesAuditSink)
+    /// queues and drops). Default: none.
+    pub fn audit(mut self, sink: impl AuditSink) -> AuthzLayerBuilder {
+        self.audit = Some(Arc::new(sink));
+        self
+    }
+
+    /// Which calls are audited. Default [`AuditDecisions::Denied`].
+    pub fn audit_decisions(mut self, decisions: AuditDecisions) -> AuthzLayerBuilder {
+        self.audit_decisions = decisions;
+        self
+    }
+
     /// The layer.
     ///
     /// A namespace field from a descriptor pool that the layer cannot read as the handler will
@@ -265,6 +287,8 @@ impl AuthzLayerBuilder {
             ),
             plans,
             denials: self.denials,
+            audit: self.audit,
+            audit_decisions: self.audit_decisions,
         })
     }
 

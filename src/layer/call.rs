@@ -25,8 +25,8 @@ use super::trailers::StripTrailers;
 use super::{Audience, MethodPlan, Shared};
 use crate::temporal::RESPOND_WORKFLOW_TASK_COMPLETED;
 use crate::{
-    AuthInfo, CallTarget, Claims, ClaimsError, ClaimsErrorKind, Decision, RequestMessage,
-    TlsConnection, TlsSubject,
+    AuditDecisions, AuditRecord, AuthInfo, CallTarget, Claims, ClaimsError, ClaimsErrorKind,
+    Decision, RequestMessage, TlsConnection, TlsSubject,
 };
 #[cfg(feature = "tls")]
 use crate::{PeerIdentity, tls};
@@ -75,6 +75,8 @@ struct Call<'a> {
     api: Arc<str>,
     span: Span,
     started: Instant,
+    /// The peer's address, read only when calls are audited.
+    peer: Option<std::net::SocketAddr>,
 }
 
 /// How the steps ended, before anything is recorded.
@@ -126,6 +128,10 @@ impl<'a> Call<'a> {
             api,
             span,
             started: Instant::now(),
+            peer: shared
+                .audit
+                .as_ref()
+                .and_then(|_| peer_addr(req.extensions())),
         }
     }
 
@@ -390,6 +396,7 @@ impl<'a> Call<'a> {
             .meters
             .record(&self.api, ending.namespace(), outcome, authorizer_latency);
         self.span.in_scope(|| ending.log());
+        self.audit(&ending, outcome);
         let denial = (!dry_run).then(|| ending.denial(&self.api)).flatten();
         match (
             ending.next(dry_run, self.shared.expose_authorizer_errors),
@@ -404,6 +411,33 @@ impl<'a> Call<'a> {
 
     fn span(&self) -> Span {
         self.span.clone()
+    }
+
+    /// Hands the call's record to the audit sink, when there is one and it wants this call.
+    fn audit(&self, ending: &Ending, outcome: Outcome) {
+        let Some(sink) = &self.shared.audit else {
+            return;
+        };
+        if outcome == Outcome::Allowed && self.shared.audit_decisions == AuditDecisions::Denied {
+            return;
+        }
+        let (subject, auth_type) = match ending {
+            Ending::Decided {
+                claims: Some(c), ..
+            } => (c.subject().to_owned(), c.auth_type().to_owned()),
+            _ => (String::new(), String::new()),
+        };
+        sink.record(AuditRecord {
+            time: std::time::SystemTime::now(),
+            subject,
+            auth_type,
+            peer: self.peer,
+            api: Arc::clone(&self.api),
+            namespace: ending.namespace().to_owned(),
+            decision: outcome.as_str(),
+            reason: ending.reason(),
+            latency: self.started.elapsed(),
+        });
     }
 }
 
@@ -436,6 +470,19 @@ impl Ending {
             Ending::Malformed(_) => "",
             Ending::MapperFailed { namespace, .. } => namespace,
             Ending::Decided { target, .. } => target.namespace(),
+        }
+    }
+
+    /// The internal reason of a call that was not allowed, for the audit log.
+    fn reason(&self) -> String {
+        match self {
+            Ending::Malformed(status) => status.message().to_owned(),
+            Ending::MapperFailed { error, .. } => error.to_string(),
+            Ending::Decided { decision, .. } => match decision {
+                Ok(Decision::Allow) => String::new(),
+                Ok(Decision::Deny { reason }) => reason.clone().unwrap_or_default(),
+                Err(status) => status.message().to_owned(),
+            },
         }
     }
 
@@ -610,6 +657,19 @@ fn first_header(headers: &http::HeaderMap, name: &HeaderName) -> Result<String, 
                 )
             }),
     }
+}
+
+/// The peer's address from whichever connection info the server put in the request.
+fn peer_addr(extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
+    if let Some(info) = extensions.get::<tls::PeerConnectInfo>() {
+        return info.remote_addr();
+    }
+    if let Some(info) = extensions.get::<TcpConnectInfo>() {
+        return info.remote_addr();
+    }
+    extensions
+        .get::<TlsConnectInfo<TcpConnectInfo>>()
+        .and_then(|i| i.get_ref().remote_addr())
 }
 
 /// The verified client certificate's identity. Our acceptor parses it once per connection and

@@ -31,8 +31,10 @@
 pub(crate) mod body;
 mod builder;
 mod call;
+mod check;
 mod cross_namespace;
 mod denial;
+mod field_path;
 mod future;
 mod namespace;
 #[cfg(feature = "metrics")]
@@ -57,18 +59,22 @@ use http::HeaderName;
 use prost_reflect::MessageDescriptor;
 
 pub use builder::AuthzLayerBuilder;
+pub use check::CheckOutcome;
 #[cfg(feature = "fuzzing")]
 pub(crate) use cross_namespace::cross_namespace_targets;
 pub use denial::{Denial, DenialKind, DenialStyle};
-pub use future::ResponseFuture;
-#[cfg(not(feature = "fuzzing"))]
-use namespace::temporal_namespace_fields;
 #[cfg(feature = "fuzzing")]
-pub use namespace::{ScanError, scan_string_field, temporal_namespace_fields};
+pub use field_path::scan_string_path;
+#[cfg(not(feature = "fuzzing"))]
+pub(crate) use field_path::scan_string_path;
+pub use future::ResponseFuture;
+#[cfg(feature = "fuzzing")]
+pub use namespace::{ScanError, scan_string_field};
+pub use namespace::{temporal_namespace_fields, temporal_request_fields};
 pub use pool_check::DescriptorPoolError;
 pub use service::Authz;
 
-use crate::{Authorizer, ClaimMapper, RequestMessage};
+use crate::{AuditDecisions, AuditSink, Authorizer, ClaimMapper, RequestMessage};
 use observe::Meters;
 
 /// Default bound on one request message, before and after decompression (tonic's default).
@@ -111,6 +117,8 @@ pub(crate) struct Shared {
     pub(crate) namespace_fn: Option<Arc<NamespaceFn>>,
     pub(crate) meters: Meters,
     pub(crate) denials: denial::Denials,
+    pub(crate) audit: Option<Arc<dyn AuditSink>>,
+    pub(crate) audit_decisions: AuditDecisions,
 }
 
 /// The expected JWT audience handed to the claim mapper.

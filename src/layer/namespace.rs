@@ -9,7 +9,7 @@
 use std::fmt;
 
 /// prost's recursion limit for nested groups.
-const RECURSION_LIMIT: u32 = 100;
+pub(super) const RECURSION_LIMIT: u32 = 100;
 
 /// Why a request message could not be scanned for its namespace.
 #[cfg_attr(
@@ -53,7 +53,7 @@ impl std::error::Error for ScanError {}
 
 const VARINT: u8 = 0;
 const FIXED64: u8 = 1;
-const LEN: u8 = 2;
+pub(super) const LEN: u8 = 2;
 const START_GROUP: u8 = 3;
 const END_GROUP: u8 = 4;
 const FIXED32: u8 = 5;
@@ -131,7 +131,7 @@ fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, ScanError> {
     Err(ScanError::InvalidVarint)
 }
 
-fn read_key(buf: &[u8], pos: &mut usize) -> Result<(u32, u8), ScanError> {
+pub(super) fn read_key(buf: &[u8], pos: &mut usize) -> Result<(u32, u8), ScanError> {
     let key = read_varint(buf, pos)?;
     let key = u32::try_from(key).map_err(|_| ScanError::InvalidKey)?;
     let wire = (key & 7) as u8;
@@ -145,7 +145,10 @@ fn read_key(buf: &[u8], pos: &mut usize) -> Result<(u32, u8), ScanError> {
     Ok((tag, wire))
 }
 
-fn read_len_delimited<'a>(buf: &'a [u8], pos: &mut usize) -> Result<&'a [u8], ScanError> {
+pub(super) fn read_len_delimited<'a>(
+    buf: &'a [u8],
+    pos: &mut usize,
+) -> Result<&'a [u8], ScanError> {
     let len = read_varint(buf, pos)?;
     let start = *pos;
     let remaining = (buf.len() - start) as u64;
@@ -158,7 +161,13 @@ fn read_len_delimited<'a>(buf: &'a [u8], pos: &mut usize) -> Result<&'a [u8], Sc
     Ok(&buf[start..end])
 }
 
-fn skip(buf: &[u8], pos: &mut usize, tag: u32, wire: u8, depth: u32) -> Result<(), ScanError> {
+pub(super) fn skip(
+    buf: &[u8],
+    pos: &mut usize,
+    tag: u32,
+    wire: u8,
+    depth: u32,
+) -> Result<(), ScanError> {
     if depth == 0 {
         return Err(ScanError::TooDeep);
     }
@@ -197,6 +206,15 @@ fn skip(buf: &[u8], pos: &mut usize, tag: u32, wire: u8, depth: u32) -> Result<(
 )]
 pub fn temporal_namespace_fields() -> impl Iterator<Item = (&'static str, u32)> {
     crate::temporal::NAMESPACE_FIELDS.iter().copied()
+}
+
+/// Temporal's request fields a policy may look at: for each method, the context field name
+/// (`taskQueue`, `workflowType`, `workflowId`, `scheduleId`, `signalName`, `updateName`,
+/// `queryName`) and the path of field numbers to the string in the request message, read from
+/// the official descriptors (checked by a test in the examples crate).
+pub fn temporal_request_fields()
+-> impl Iterator<Item = (&'static str, &'static str, &'static [u32])> {
+    crate::temporal::REQUEST_FIELDS.iter().copied()
 }
 
 #[cfg(test)]

@@ -89,17 +89,6 @@ impl Outcome {
         Outcome::Malformed,
     ];
 
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Allowed => "allowed",
-            Outcome::Denied => "denied",
-            Outcome::DryRunDenied => "dry_run_denied",
-            Outcome::MapperFailed(_) => "claim_mapper_failed",
-            Outcome::AuthorizerFailed => "authorizer_failed",
-            Outcome::Malformed => "malformed_request",
-        }
-    }
-
     /// The position of this outcome's decision counter in [`Meters`].
     fn index(self) -> usize {
         match self {

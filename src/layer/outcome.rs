@@ -14,3 +14,17 @@ pub(crate) enum Outcome {
     AuthorizerFailed,
     Malformed,
 }
+
+impl Outcome {
+    /// The outcome's label value, as metrics and the audit log name it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::DryRunDenied => "dry_run_denied",
+            Outcome::MapperFailed(_) => "claim_mapper_failed",
+            Outcome::AuthorizerFailed => "authorizer_failed",
+            Outcome::Malformed => "malformed_request",
+        }
+    }
+}

@@ -14,8 +14,10 @@ mod api_table;
 mod commands;
 mod failure;
 mod namespace_fields;
+mod request_fields;
 mod request_streams;
 mod system_namespaces;
+mod worker_apis;
 
 pub use api::{is_health_check_api, is_read_only_global_api, is_read_only_namespace_api};
 pub(crate) use commands::{
@@ -25,5 +27,7 @@ pub(crate) use commands::{
 pub(crate) use failure::UNAUTHORIZED_MESSAGE;
 pub(crate) use failure::permission_denied_details;
 pub(crate) use namespace_fields::NAMESPACE_FIELDS;
+pub(crate) use request_fields::REQUEST_FIELDS;
 pub(crate) use request_streams::REQUEST_STREAMS;
 pub(crate) use system_namespaces::{SYSTEM_NAMESPACES, TEMPORAL_SYSTEM_NAMESPACE};
+pub use worker_apis::{is_worker_api, worker_apis};

@@ -79,6 +79,9 @@ enum Command {
     Token(TokenArgs),
     /// Manages API keys (`api-key create --permission default:write --ttl 90d --file PATH`).
     ApiKey(tonic_authz_examples::api_key_cmd::ApiKeyArgs),
+    /// Would this caller be allowed this call? Prints the decision, the claims and why;
+    /// exits 0 when allowed, 1 when denied.
+    CanI(tonic_authz_examples::can_i::CanIArgs),
 }
 
 /// Which authorizer decides.
@@ -603,6 +606,18 @@ async fn main() -> ExitCode {
         Some(Command::Token(args)) => mint(&args).map(|token| println!("{token}")),
         Some(Command::ApiKey(args)) => {
             tonic_authz_examples::api_key_cmd::run(&args).map(|key| println!("{key}"))
+        }
+        Some(Command::CanI(args)) => {
+            return match tonic_authz_examples::can_i::can_i(&args).await {
+                Ok(answer) => {
+                    print!("{}", answer.report);
+                    ExitCode::from(u8::from(!answer.allowed))
+                }
+                Err(message) => {
+                    eprintln!("frontend can-i: {message}");
+                    ExitCode::from(2)
+                }
+            };
         }
         None => serve(cli.serve).await,
     };

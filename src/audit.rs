@@ -1,0 +1,262 @@
+//! The decision audit log: who was allowed or refused what, and why, one record per call.
+//!
+//! The layer hands each record to an [`AuditSink`] (see [`AuthzLayerBuilder::audit`]); the
+//! sink must not block. [`JsonLinesAuditSink`] is the one shipped: it queues records in a
+//! bounded channel and a writer thread turns them into JSON lines on stdout or in a file, so
+//! a slow disk never holds a call up. When the queue is full the record is dropped and counted
+//! in `tonic_authz_audit_dropped_total`. A record carries the subject, never a token or a key.
+//!
+//! # Example
+//! ```
+//! use tonic_authz::{AuditDecisions, AuditRecord, AuthzLayer};
+//!
+//! // Any closure is a sink; this one counts denials.
+//! let denials = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+//! let seen = denials.clone();
+//! let layer = AuthzLayer::builder()
+//!     .audit(move |_record: AuditRecord| {
+//!         seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+//!     })
+//!     .audit_decisions(AuditDecisions::Denied)
+//!     .build();
+//! # let _ = layer;
+//! ```
+//!
+//! [`AuthzLayerBuilder::audit`]: crate::AuthzLayerBuilder::audit
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::time::{Duration, SystemTime};
+
+/// Counter of audit records dropped because the writer could not keep up.
+pub const AUDIT_DROPPED: &str = "tonic_authz_audit_dropped_total";
+/// Counter of audit records written.
+pub const AUDIT_WRITTEN: &str = "tonic_authz_audit_written_total";
+
+/// The default number of records the JSON-lines sink queues before it drops.
+pub const DEFAULT_AUDIT_QUEUE: usize = 16 * 1024;
+
+/// Which decisions are audited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuditDecisions {
+    /// Only calls that were refused (denied, failed claim mapping or authorization, malformed
+    /// requests, and denials let through in dry-run mode).
+    #[default]
+    Denied,
+    /// Every call.
+    All,
+}
+
+/// One audited call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditRecord {
+    /// When the decision was made.
+    pub time: SystemTime,
+    /// The caller's subject; empty without claims.
+    pub subject: String,
+    /// How the caller authenticated (the claims' auth type); empty without claims.
+    pub auth_type: String,
+    /// The peer's address, when the connection info is in the request.
+    pub peer: Option<SocketAddr>,
+    /// The full gRPC path.
+    pub api: Arc<str>,
+    /// The namespace read from the request; empty when there is none.
+    pub namespace: String,
+    /// `allowed`, `denied`, `dry_run_denied`, `claim_mapper_failed`, `authorizer_failed` or
+    /// `malformed_request`.
+    pub decision: &'static str,
+    /// Why, when the call was not allowed (the internal reason, which clients may not see).
+    pub reason: String,
+    /// How long the layer took to decide, from the first header to the decision.
+    pub latency: Duration,
+}
+
+impl AuditRecord {
+    /// True for a call that went through as asked.
+    #[must_use]
+    pub fn is_allowed(&self) -> bool {
+        self.decision == "allowed"
+    }
+
+    /// The record as one JSON object (no trailing newline).
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let time = humantime::format_rfc3339_micros(self.time).to_string();
+        serde_json::json!({
+            "time": time,
+            "subject": self.subject,
+            "authType": self.auth_type,
+            "peer": self.peer.map(|p| p.to_string()),
+            "api": &*self.api,
+            "namespace": self.namespace,
+            "decision": self.decision,
+            "reason": self.reason,
+            "latencyUs": u64::try_from(self.latency.as_micros()).unwrap_or(u64::MAX),
+        })
+        .to_string()
+    }
+}
+
+/// Receives one record per audited call. Must not block: it runs on the call's path.
+pub trait AuditSink: Send + Sync + 'static {
+    /// Takes one record.
+    fn record(&self, record: AuditRecord);
+}
+
+impl<F> AuditSink for F
+where
+    F: Fn(AuditRecord) + Send + Sync + 'static,
+{
+    fn record(&self, record: AuditRecord) {
+        self(record);
+    }
+}
+
+impl<S: AuditSink + ?Sized> AuditSink for Arc<S> {
+    fn record(&self, record: AuditRecord) {
+        (**self).record(record);
+    }
+}
+
+enum Message {
+    Record(AuditRecord),
+    Flush(SyncSender<()>),
+}
+
+/// Writes records as JSON lines from a writer thread, through a bounded queue: a full queue
+/// drops the record (counted in `tonic_authz_audit_dropped_total`) instead of waiting.
+/// Cheap to clone; the thread ends when the last clone is dropped, after writing what is
+/// queued.
+#[derive(Clone)]
+pub struct JsonLinesAuditSink {
+    queue: SyncSender<Message>,
+    target: Arc<str>,
+}
+
+impl JsonLinesAuditSink {
+    /// Records on standard output.
+    ///
+    /// # Errors
+    /// When the writer thread cannot be started.
+    pub fn stdout(capacity: usize) -> io::Result<JsonLinesAuditSink> {
+        JsonLinesAuditSink::new(io::stdout(), capacity, "-")
+    }
+
+    /// Records appended to `path` (created when missing).
+    ///
+    /// # Errors
+    /// When the file cannot be opened for appending or the thread cannot be started.
+    pub fn file(path: impl AsRef<Path>, capacity: usize) -> io::Result<JsonLinesAuditSink> {
+        let path = path.as_ref();
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        JsonLinesAuditSink::new(file, capacity, &path.display().to_string())
+    }
+
+    /// Records written to any writer (`name` is how `Debug` shows it). `capacity` is how many
+    /// records may wait for the writer (at least one).
+    ///
+    /// # Errors
+    /// When the writer thread cannot be started.
+    pub fn new(
+        writer: impl Write + Send + 'static,
+        capacity: usize,
+        name: &str,
+    ) -> io::Result<JsonLinesAuditSink> {
+        metrics::describe_counter!(
+            AUDIT_DROPPED,
+            "Audit records dropped because the audit writer could not keep up"
+        );
+        metrics::describe_counter!(AUDIT_WRITTEN, "Audit records written");
+        let (queue, receiver) = mpsc::sync_channel(capacity.max(1));
+        std::thread::Builder::new()
+            .name("tonic-authz-audit".to_owned())
+            .spawn(move || write_loop(receiver, BufWriter::new(writer)))?;
+        Ok(JsonLinesAuditSink {
+            queue,
+            target: Arc::from(name),
+        })
+    }
+
+    /// Waits until every record queued so far is written and flushed (for shutdown and
+    /// tests; never call it on a call's path).
+    pub fn flush(&self) {
+        let (done, wait) = mpsc::sync_channel(1);
+        if self.queue.send(Message::Flush(done)).is_ok() {
+            let _ = wait.recv();
+        }
+    }
+}
+
+impl AuditSink for JsonLinesAuditSink {
+    fn record(&self, record: AuditRecord) {
+        match self.queue.try_send(Message::Record(record)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                metrics::counter!(AUDIT_DROPPED).increment(1);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for JsonLinesAuditSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonLinesAuditSink")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The writer thread: one line per record, flushed whenever the queue runs empty.
+fn write_loop(receiver: Receiver<Message>, mut out: BufWriter<impl Write>) {
+    let mut failed = false;
+    loop {
+        let message = match receiver.try_recv() {
+            Ok(m) => m,
+            Err(TryRecvError::Empty) => {
+                flush(&mut out, &mut failed);
+                match receiver.recv() {
+                    Ok(m) => m,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        match message {
+            Message::Record(record) => {
+                let mut line = record.to_json();
+                line.push('\n');
+                if let Err(e) = out.write_all(line.as_bytes()) {
+                    report(&e, &mut failed);
+                } else {
+                    metrics::counter!(AUDIT_WRITTEN).increment(1);
+                }
+            }
+            Message::Flush(done) => {
+                flush(&mut out, &mut failed);
+                let _ = done.send(());
+            }
+        }
+    }
+    flush(&mut out, &mut failed);
+}
+
+fn flush(out: &mut impl Write, failed: &mut bool) {
+    if let Err(e) = out.flush() {
+        report(&e, failed);
+    }
+}
+
+/// Logs a write failure once, not once per record.
+fn report(error: &io::Error, failed: &mut bool) {
+    if !*failed {
+        tracing::error!(error = %error, "audit log write failed");
+        *failed = true;
+    }
+}

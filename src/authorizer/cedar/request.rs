@@ -1,0 +1,197 @@
+//! One call as a Cedar request: the caller as the principal entity, the API as an action
+//! entity in its groups, the namespace as the resource entity, and the context (the roles that
+//! count, and the request fields the policies refer to, read from the buffered first message).
+
+use std::collections::{HashMap, HashSet};
+
+use cedar_policy::{
+    Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
+};
+
+use super::error::CedarError;
+use super::policies::CONTEXT_FIELDS;
+use super::schema::{action_groups, action_id, action_uid, type_name};
+use crate::layer::scan_string_path;
+use crate::temporal::REQUEST_FIELDS;
+use crate::{ApiAccess, CallTarget, Claims, Role, Scope};
+
+/// The entity types, parsed once.
+#[derive(Debug)]
+pub(super) struct Names {
+    caller: EntityTypeName,
+    anonymous: EntityTypeName,
+    namespace: EntityTypeName,
+    action: EntityTypeName,
+}
+
+impl Names {
+    pub(super) fn new() -> Result<Names, CedarError> {
+        Ok(Names {
+            caller: type_name("Caller")?,
+            anonymous: type_name("Anonymous")?,
+            namespace: type_name("Namespace")?,
+            action: type_name("Action")?,
+        })
+    }
+}
+
+/// What the authorizer settles once per API: the action entity and where its request fields
+/// are.
+#[derive(Debug)]
+pub(super) struct Actions {
+    names: Names,
+    access: ApiAccess,
+    known: HashMap<Box<str>, Entity>,
+    fields: HashMap<&'static str, Vec<(usize, &'static [u32])>>,
+}
+
+impl Actions {
+    pub(super) fn new(access: ApiAccess) -> Result<Actions, CedarError> {
+        let names = Names::new()?;
+        let known = access
+            .methods()
+            .map(|(path, m)| (path.into(), action_entity(&names, path, Some(m))))
+            .collect();
+        let mut fields: HashMap<&'static str, Vec<(usize, &'static [u32])>> = HashMap::new();
+        for &(api, name, path) in REQUEST_FIELDS {
+            if let Some(i) = CONTEXT_FIELDS.iter().position(|f| *f == name) {
+                fields.entry(api).or_default().push((i, path));
+            }
+        }
+        Ok(Actions {
+            names,
+            access,
+            known,
+            fields,
+        })
+    }
+
+    /// The access table the action groups come from.
+    pub(super) fn access(&self) -> &ApiAccess {
+        &self.access
+    }
+
+    /// True when `api` carries one of the request fields in `wanted` (a bit set over
+    /// [`CONTEXT_FIELDS`]).
+    pub(super) fn has_fields(&self, api: &str, wanted: u16) -> bool {
+        self.fields
+            .get(api)
+            .is_some_and(|f| f.iter().any(|(i, _)| wanted & (1 << i) != 0))
+    }
+
+    /// The Cedar request and entities for one call.
+    ///
+    /// # Errors
+    /// A request field that is malformed on its path (the call is refused), or a value Cedar
+    /// refuses (a bug).
+    pub(super) fn request(
+        &self,
+        claims: Option<&Claims>,
+        target: &CallTarget,
+        wanted: u16,
+    ) -> Result<(Request, Entities), tonic::Status> {
+        let api = target.api_name();
+        let method = self.access.get(api);
+        let action = match self.known.get(api) {
+            Some(entity) => entity.clone(),
+            None => action_entity(&self.names, api, method),
+        };
+        let namespace = target.namespace();
+        let (role, namespace_role) = match claims {
+            None => (Role::UNDEFINED, Role::UNDEFINED),
+            Some(c) => {
+                let ns = c.namespace_role(namespace);
+                let role = match method.map(|m| m.scope) {
+                    Some(Scope::Cluster) => c.system(),
+                    _ => c.system() | ns,
+                };
+                (role, ns)
+            }
+        };
+        let mut pairs = vec![
+            (
+                "api".to_owned(),
+                RestrictedExpression::new_string(api.to_owned()),
+            ),
+            ("role".to_owned(), long(role)),
+            ("namespaceRole".to_owned(), long(namespace_role)),
+        ];
+        if let (Some(fields), Some(message)) = (self.fields.get(api), target.request()) {
+            for &(i, path) in fields.iter().filter(|(i, _)| wanted & (1 << i) != 0) {
+                let value = scan_string_path(message.bytes(), path).map_err(|e| {
+                    tonic::Status::invalid_argument(format!(
+                        "malformed request message ({}): {e}",
+                        CONTEXT_FIELDS[i]
+                    ))
+                })?;
+                if let Some(value) = value.filter(|v| !v.is_empty()) {
+                    pairs.push((
+                        CONTEXT_FIELDS[i].to_owned(),
+                        RestrictedExpression::new_string(value.to_owned()),
+                    ));
+                }
+            }
+        }
+        let context = Context::from_pairs(pairs).map_err(internal)?;
+        let principal = match claims {
+            None => Entity::new_no_attrs(
+                EntityUid::from_type_name_and_id(self.names.anonymous.clone(), EntityId::new("")),
+                HashSet::new(),
+            ),
+            Some(c) => Entity::new(
+                EntityUid::from_type_name_and_id(
+                    self.names.caller.clone(),
+                    EntityId::new(c.subject()),
+                ),
+                HashMap::from([
+                    (
+                        "subject".to_owned(),
+                        RestrictedExpression::new_string(c.subject().to_owned()),
+                    ),
+                    (
+                        "authType".to_owned(),
+                        RestrictedExpression::new_string(c.auth_type().to_owned()),
+                    ),
+                    ("systemRole".to_owned(), long(c.system())),
+                ]),
+                HashSet::new(),
+            )
+            .map_err(internal)?,
+        };
+        let resource = Entity::new(
+            EntityUid::from_type_name_and_id(
+                self.names.namespace.clone(),
+                EntityId::new(namespace),
+            ),
+            HashMap::from([(
+                "name".to_owned(),
+                RestrictedExpression::new_string(namespace.to_owned()),
+            )]),
+            HashSet::new(),
+        )
+        .map_err(internal)?;
+        let request = Request::new(principal.uid(), action.uid(), resource.uid(), context, None)
+            .map_err(internal)?;
+        let entities =
+            Entities::from_entities([principal, action, resource], None).map_err(internal)?;
+        Ok((request, entities))
+    }
+}
+
+/// The action entity of an API, in its groups.
+fn action_entity(names: &Names, path: &str, access: Option<crate::MethodAccess>) -> Entity {
+    let parents: HashSet<EntityUid> = action_groups(path, access)
+        .into_iter()
+        .map(|g| action_uid(&names.action, g))
+        .collect();
+    Entity::new_no_attrs(action_uid(&names.action, action_id(path)), parents)
+}
+
+/// A role as the four role bits, so a stray bit from a buggy mapper cannot count as admin.
+fn long(role: Role) -> RestrictedExpression {
+    RestrictedExpression::new_long(i64::from((role & Role::from_bits(0b1111)).bits()))
+}
+
+fn internal(error: impl std::fmt::Display) -> tonic::Status {
+    tonic::Status::internal(format!("cedar request: {error}"))
+}
