@@ -16,7 +16,7 @@ async fn build(yaml: &str) -> Result<AuthzLayer, ConfigError> {
 }
 
 fn authz(body: &str) -> String {
-    format!("global:\n  authorization:\n    claimMapper: \"\"\n{body}")
+    format!("global:\n  authorization:\n    claimMapper: noop\n{body}")
 }
 
 #[tokio::test]
@@ -73,7 +73,7 @@ async fn worker_role_is_for_the_default_authorizer() {
     let config = load(&authz("    workerRole: true\n")).expect("loads");
     assert!(config.global.authorization.worker_role);
     AuthzLayer::from_config(&config).await.expect("builds");
-    let e = build(&authz("    authorizer: \"\"\n    workerRole: true\n"))
+    let e = build(&authz("    authorizer: noop\n    workerRole: true\n"))
         .await
         .expect_err("noop + workerRole");
     assert_eq!(e.key_path(), Some("global.authorization.workerRole"));

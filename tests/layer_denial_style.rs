@@ -159,7 +159,9 @@ async fn the_hook_sees_each_denial_and_shapes_the_answer() {
             (
                 DenialKind::Unauthenticated,
                 START_WORKFLOW.to_owned(),
-                "payments".to_owned(),
+                // Credentials are checked before the body is read: a forged token is refused
+                // without the layer reading the request, so its namespace is never known.
+                String::new(),
                 "token signature is invalid".to_owned(),
                 None,
                 tonic::Code::Unauthenticated,
