@@ -169,10 +169,12 @@ impl JsonLinesAuditSink {
         capacity: usize,
         name: &str,
     ) -> io::Result<JsonLinesAuditSink> {
+        #[cfg(feature = "metrics")]
         metrics::describe_counter!(
             AUDIT_DROPPED,
             "Audit records dropped because the audit writer could not keep up"
         );
+        #[cfg(feature = "metrics")]
         metrics::describe_counter!(AUDIT_WRITTEN, "Audit records written");
         let (queue, receiver) = mpsc::sync_channel(capacity.max(1));
         std::thread::Builder::new()
@@ -199,6 +201,7 @@ impl AuditSink for JsonLinesAuditSink {
         match self.queue.try_send(Message::Record(record)) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                #[cfg(feature = "metrics")]
                 metrics::counter!(AUDIT_DROPPED).increment(1);
             }
         }
@@ -235,6 +238,7 @@ fn write_loop(receiver: Receiver<Message>, mut out: BufWriter<impl Write>) {
                 if let Err(e) = out.write_all(line.as_bytes()) {
                     report(&e, &mut failed);
                 } else {
+                    #[cfg(feature = "metrics")]
                     metrics::counter!(AUDIT_WRITTEN).increment(1);
                 }
             }

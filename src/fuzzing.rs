@@ -124,6 +124,7 @@ pub fn cross_namespace_targets(request: &[u8], own: &str) -> Option<Vec<(&'stati
     crate::layer::cross_namespace_targets(request, own).ok()
 }
 
+#[cfg(feature = "config")]
 /// Parses an API-key file as [`ApiKeyClaimMapper`](crate::ApiKeyClaimMapper) does; returns
 /// how many keys it holds.
 ///
@@ -133,6 +134,7 @@ pub fn api_key_file(text: &str) -> Result<usize, String> {
     crate::claim_mapper::parse_key_file(text).map(|table| table.len())
 }
 
+#[cfg(feature = "jwks")]
 /// Reads an OpenID provider metadata document as
 /// [`DiscoveryKeyProvider`](crate::DiscoveryKeyProvider) does, for `issuer`; returns the
 /// `jwks_uri`.

@@ -140,15 +140,16 @@ pub use authorizer::{
 };
 #[cfg(feature = "cedar")]
 pub use authorizer::{CedarAuthorizer, CedarAuthorizerBuilder, CedarError, CedarErrorKind, Reload};
+#[cfg(feature = "config")]
 pub use claim_mapper::{
-    API_KEY_AUTH_TYPE, ApiKeyClaimMapper, ApiKeyClaimMapperBuilder, ApiKeyError, IssuerError,
-    TrustedIssuer, TrustedIssuerBuilder, api_key_sha256,
+    API_KEY_AUTH_TYPE, ApiKeyClaimMapper, ApiKeyClaimMapperBuilder, ApiKeyError, api_key_sha256,
 };
 pub use claim_mapper::{
     CERTIFICATE_AUTH_TYPE, CertificateClaimMapper, CertificateField, CertificateRule,
     CertificateRuleError, ClaimMapper, CombinedClaimMapper, JwtClaimMapper, JwtClaimMapperBuilder,
     NoopClaimMapper,
 };
+pub use claim_mapper::{IssuerError, TrustedIssuer, TrustedIssuerBuilder};
 pub use claims::{Claims, Role};
 pub use error::{BoxError, ClaimsError, ClaimsErrorKind};
 pub use future::BoxFuture;

@@ -278,7 +278,8 @@ async fn read_file(path: &Path) -> Result<String, ApiKeyError> {
     String::from_utf8(bytes).map_err(|_| ApiKeyError::new(format!("{}: not UTF-8", path.display())))
 }
 
-/// API keys from a file of hashes; see the [module docs](self).
+/// API keys from a file of SHA-256 hashes with subject, permissions and expiry, reloaded
+/// without a restart (see `docs/configuration.md`, `apiKeys`).
 ///
 /// Cloning is cheap; clones share the keys and the reload task, which stops when the last
 /// clone is dropped.
@@ -364,6 +365,7 @@ impl Inner {
     async fn reload(&self) -> Result<usize, ApiKeyError> {
         let result = self.reload_once().await;
         let outcome = if result.is_ok() { "success" } else { "error" };
+        #[cfg(feature = "metrics")]
         metrics::counter!("tonic_authz_api_key_reloads_total", "outcome" => outcome).increment(1);
         if let Err(e) = &result {
             tracing::warn!(error = %e, keys_kept = self.table.load().len(), "cannot reload the API-key file; keeping the keys loaded before");

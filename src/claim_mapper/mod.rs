@@ -16,12 +16,15 @@
 //! assert_mapper(&mapper);
 //! ```
 
+#[cfg(feature = "config")]
 mod api_key;
 mod certificate;
 mod combined;
 pub(crate) mod jwt;
 
+#[cfg(all(feature = "config", feature = "fuzzing"))]
 pub(crate) use api_key::parse_key_file;
+#[cfg(feature = "config")]
 pub use api_key::{
     API_KEY_AUTH_TYPE, ApiKeyClaimMapper, ApiKeyClaimMapperBuilder, ApiKeyError, api_key_sha256,
 };

@@ -211,7 +211,8 @@ pub(crate) fn parse_discovery(body: &[u8], expected_issuer: &str) -> Result<Stri
     Ok(jwks_uri.clone())
 }
 
-/// The keys of an OpenID provider found through discovery; see the [module docs](self).
+/// The keys of an OpenID provider found through its discovery document
+/// (`<issuer>/.well-known/openid-configuration`), refreshed in the background.
 ///
 /// Dropping it stops its background refreshes.
 ///
@@ -338,6 +339,7 @@ impl Inner {
             Err(e) => Err(e),
         };
         let outcome = if result.is_ok() { "success" } else { "error" };
+        #[cfg(feature = "metrics")]
         metrics::counter!("tonic_authz_oidc_discoveries_total", "outcome" => outcome).increment(1);
         let done = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
         self.completed.send_replace(done);

@@ -660,6 +660,7 @@ fn first_header(headers: &http::HeaderMap, name: &HeaderName) -> Result<String, 
 }
 
 /// The peer's address from whichever connection info the server put in the request.
+#[cfg(feature = "tls")]
 fn peer_addr(extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
     if let Some(info) = extensions.get::<tls::PeerConnectInfo>() {
         return info.remote_addr();
@@ -670,6 +671,12 @@ fn peer_addr(extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
     extensions
         .get::<TlsConnectInfo<TcpConnectInfo>>()
         .and_then(|i| i.get_ref().remote_addr())
+}
+
+/// Without the `tls` feature there is no connection info to read an address from.
+#[cfg(not(feature = "tls"))]
+fn peer_addr(_extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
+    None
 }
 
 /// The verified client certificate's identity. Our acceptor parses it once per connection and

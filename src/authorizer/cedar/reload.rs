@@ -35,11 +35,13 @@ impl CedarAuthorizer {
         let result = reload(&self.inner);
         match &result {
             Ok(Reload::Replaced) => {
+                #[cfg(feature = "metrics")]
                 metrics::counter!(RELOADS).increment(1);
                 tracing::info!(file = ?self.inner.file, "cedar policies reloaded");
             }
             Ok(Reload::Unchanged) => {}
             Err(e) => {
+                #[cfg(feature = "metrics")]
                 metrics::counter!(RELOAD_FAILURES).increment(1);
                 tracing::warn!(error = %e, "cedar policy reload failed; the previous policies stay");
             }
@@ -51,10 +53,12 @@ impl CedarAuthorizer {
     /// when it changed (see [`CedarAuthorizer::reload`]). The task ends when the last clone
     /// of the authorizer is dropped. Must be called inside a tokio runtime.
     pub fn spawn_reloader(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        #[cfg(feature = "metrics")]
         metrics::describe_counter!(
             RELOAD_FAILURES,
             "Cedar policy reloads that failed and kept the previous policies"
         );
+        #[cfg(feature = "metrics")]
         metrics::describe_counter!(RELOADS, "Cedar policy reloads that replaced the policies");
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
