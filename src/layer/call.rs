@@ -139,8 +139,9 @@ impl<'a> Call<'a> {
     /// is read, so a caller without valid credentials is refused without the layer buffering
     /// or inflating a byte of its message. The message comes first only when the audience is
     /// computed from the request, and in dry-run mode, where every call is forwarded anyway
-    /// and a would-be denial is worth recording with its namespace. The namespace and the subject go into the span as soon as
-    /// they are known, so the events of the later steps carry them.
+    /// and a would-be denial is worth recording with its namespace. The namespace and the
+    /// subject go into the span as soon as they are known, so the events of the later steps
+    /// carry them.
     async fn decide(
         &self,
         credentials: Result<Option<AuthInfo>, ClaimsError>,
@@ -301,7 +302,7 @@ impl<'a> Call<'a> {
         &self,
         claims: Option<Claims>,
         namespace: String,
-        request: Option<RequestMessage>,
+        mut request: Option<RequestMessage>,
     ) -> Ending {
         let cross = match self.cross_namespace_targets(&namespace, request.as_ref()) {
             Ok(cross) => cross,
@@ -310,8 +311,14 @@ impl<'a> Call<'a> {
         let stream = self.plan.is_some_and(|p| p.request_stream);
         let mut target =
             CallTarget::new(Arc::clone(&self.api), namespace).with_request_stream(stream);
-        if let Some(message) = &request {
-            target = target.with_request(message.clone());
+        // The message moves into the target unless cross-namespace checks need it again.
+        let first = if cross.is_empty() {
+            request.take()
+        } else {
+            request.clone()
+        };
+        if let Some(message) = first {
+            target = target.with_request(message);
         }
         let (mut decision, mut latency) = self.authorize(claims.as_ref(), &target).await;
         let mut earlier = Vec::new();
