@@ -367,13 +367,30 @@ impl ServeArgs {
     }
 }
 
-async fn shutdown_signal() {
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => tracing::info!("shutting down"),
-        Err(error) => {
-            // Without a signal handler the server can only be killed; keep serving.
-            tracing::error!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
+/// Resolves on Ctrl-C (SIGINT). The handler is registered when this is called, not when the
+/// future is first polled, so a signal sent as soon as the address is printed stops the server
+/// cleanly instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    async move {
+        #[cfg(unix)]
+        let received = match signal {
+            Ok(mut signal) => {
+                signal.recv().await;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        };
+        #[cfg(not(unix))]
+        let received = tokio::signal::ctrl_c().await;
+        match received {
+            Ok(()) => tracing::info!("shutting down"),
+            Err(error) => {
+                // Without a signal handler the server can only be killed; keep serving.
+                tracing::error!(%error, "cannot listen for ctrl-c");
+                std::future::pending::<()>().await;
+            }
         }
     }
 }
@@ -562,6 +579,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", plan.listen))?;
     let addr = listener.local_addr().unwrap_or(plan.listen);
+    let shutdown = shutdown_signal();
     say(&format!("listening on {addr}"));
     if let Some(notice) = plan.authz_off {
         say(notice);
@@ -587,10 +605,10 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let served = match &plan.acceptor {
         Some(acceptor) => {
             plan.frontend
-                .serve_with_incoming(acceptor.incoming(listener), shutdown_signal())
+                .serve_with_incoming(acceptor.incoming(listener), shutdown)
                 .await
         }
-        None => plan.frontend.serve(listener, shutdown_signal()).await,
+        None => plan.frontend.serve(listener, shutdown).await,
     };
     served.map_err(|e| format!("server failed: {e}"))
 }
