@@ -31,8 +31,12 @@ pub use crate::layer::{ScanError, scan_string_field, scan_string_path, temporal_
 pub struct FirstMessage {
     /// The first message, decompressed.
     pub message: Bytes,
-    /// The bytes of every data frame read to get it, concatenated.
+    /// The bytes of every data frame read to get it, concatenated: what a proxy replays
+    /// (`AuthzLayer::keep_compressed(true)`).
     pub consumed: Bytes,
+    /// What an in-process handler reads instead (the default): the same bytes, except that a
+    /// compressed first message comes as an uncompressed gRPC message.
+    pub replayed: Bytes,
 }
 
 /// Runs the layer's first-message reader over a body made of `chunks` (one HTTP/2 data frame
@@ -66,12 +70,27 @@ pub fn first_message(
     let result = read_first_message(&mut body, encoding, limit).now_or_never()?;
     Some(
         result
-            .map(|first| FirstMessage {
-                message: first.message,
-                consumed: first.consumed.iter().flatten().copied().collect(),
+            .map(|first| {
+                let message = first.message.clone();
+                let consumed = concat(first.clone_replay(true));
+                let replayed = concat(first.replay(false));
+                FirstMessage {
+                    message,
+                    consumed,
+                    replayed,
+                }
             })
             .map_err(|status| (status.code(), status.message().to_owned())),
     )
+}
+
+/// Every buffer of a replay prefix, in order, in one.
+fn concat(mut prefix: crate::layer::body::Prefix) -> Bytes {
+    let mut all = Vec::new();
+    while let Some(b) = prefix.pop() {
+        all.extend_from_slice(&b);
+    }
+    Bytes::from(all)
 }
 
 /// The token path before any key is looked up: the auth header split (`Bearer <jwt>`), the

@@ -106,3 +106,124 @@ async fn deflate_requests_are_read_and_served() {
 async fn zstd_requests_are_read_and_served() {
     check(CompressionEncoding::Zstd).await;
 }
+
+/// The request body as the service behind the layer received it, frame bytes concatenated.
+type Received = Arc<Mutex<Vec<u8>>>;
+
+/// A service in front of the health service that keeps a copy of each request body it gets.
+#[derive(Clone)]
+struct RecordBody<S> {
+    inner: S,
+    received: Received,
+}
+
+impl<S> tower::Service<http::Request<tonic::body::Body>> for RecordBody<S>
+where
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+    S::Error: Send,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        use http_body_util::BodyExt;
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let received = Arc::clone(&self.received);
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let bytes = body.collect().await.unwrap().to_bytes();
+            received.lock().unwrap().extend_from_slice(&bytes);
+            let body = tonic::body::Body::new(http_body_util::Full::new(bytes));
+            inner.call(http::Request::from_parts(parts, body)).await
+        })
+    }
+}
+
+impl<S: tonic::server::NamedService> tonic::server::NamedService for RecordBody<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+/// Serves the health service, accepting gzip, behind the layer (`keep_compressed` as given)
+/// and a recorder of what reaches the service; one allowed gzip call, then what the service
+/// received.
+async fn gzip_call_as_received(keep_compressed: bool) -> Vec<u8> {
+    let layer = AuthzLayer::builder()
+        .authorizer(|_: Option<&Claims>, _: &CallTarget| async { Ok(Decision::Allow) })
+        .descriptor_pool(DescriptorPool::decode(FILE_DESCRIPTOR_SET).unwrap())
+        .namespace_field_name("service")
+        .build()
+        .keep_compressed(keep_compressed);
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status(ALLOWED, ServingStatus::Serving)
+        .await;
+    let received = Received::default();
+    let service = RecordBody {
+        inner: health.accept_compressed(CompressionEncoding::Gzip),
+        received: Arc::clone(&received),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(
+        Server::builder()
+            .layer(layer)
+            .add_service(service)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let channel = Endpoint::from_shared(url).unwrap().connect().await.unwrap();
+    let mut client = HealthClient::new(channel).send_compressed(CompressionEncoding::Gzip);
+    let request = HealthCheckRequest {
+        service: ALLOWED.repeat(40),
+    };
+    // The service answers NotFound for the unknown (long) name: it decoded the message.
+    let status = client.check(request).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::NotFound);
+    let bytes = received.lock().unwrap().clone();
+    bytes
+}
+
+#[tokio::test]
+async fn a_gzip_message_reaches_the_service_inflated_once() {
+    use prost::Message;
+    let expected = HealthCheckRequest {
+        service: ALLOWED.repeat(40),
+    }
+    .encode_to_vec();
+
+    // By default the service gets the message the layer inflated, marked uncompressed.
+    let received = gzip_call_as_received(false).await;
+    assert_eq!(received[0], 0, "the message is still marked compressed");
+    assert_eq!(
+        received[1..5],
+        u32::try_from(expected.len()).unwrap().to_be_bytes()
+    );
+    assert_eq!(received[5..], expected[..]);
+
+    // Kept compressed (a proxy's choice), the service gets the client's bytes: gzip.
+    let received = gzip_call_as_received(true).await;
+    assert_eq!(received[0], 1, "the message is not marked compressed");
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&received[5..]),
+        &mut inflated,
+    )
+    .unwrap();
+    assert_eq!(inflated, expected);
+    assert!(received.len() < 5 + expected.len(), "not compressed");
+}

@@ -827,7 +827,7 @@ async fn client_streaming_call_with_many_messages_is_forwarded_byte_for_byte() {
 }
 
 #[tokio::test]
-async fn gzip_message_is_read_and_forwarded_compressed() {
+async fn gzip_message_is_read_and_forwarded_inflated_once() {
     let message = demo::create_order("acme", "other").encode_to_vec();
     let body = frame_with_flag(1, &gzip(&message));
     let inner = Inner::new();
@@ -837,10 +837,37 @@ async fn gzip_message_is_read_and_forwarded_compressed() {
         .insert("grpc-encoding", HeaderValue::from_static("gzip"));
     let resp = send(demo_layer().authorizer(authz), &inner, req).await;
     assert_ok(&resp);
-    assert_eq!(inner.last().body, body, "the compressed bytes, untouched");
+    assert_eq!(
+        inner.last().body,
+        frame_with_flag(0, &message),
+        "the message the layer inflated, as an uncompressed message"
+    );
     let calls = calls.lock().expect("lock");
     assert_eq!(calls[0].namespace, "acme");
     assert_eq!(calls[0].request.as_deref(), Some(message.as_slice()));
+}
+
+#[tokio::test]
+async fn gzip_message_is_forwarded_compressed_when_kept() {
+    let message = demo::create_order("acme", "other").encode_to_vec();
+    let body = frame_with_flag(1, &gzip(&message));
+    let inner = Inner::new();
+    let (authz, calls) = recording_authorizer(|| Ok(Decision::Allow));
+    let mut req = request(demo::CREATE_ORDER, chunked_body(&body, 4, None));
+    req.headers_mut()
+        .insert("grpc-encoding", HeaderValue::from_static("gzip"));
+    let svc = demo_layer()
+        .authorizer(authz)
+        .build()
+        .keep_compressed(true)
+        .layer(inner.clone().service());
+    let resp = tokio::time::timeout(Duration::from_secs(5), svc.oneshot(req))
+        .await
+        .expect("the call completes")
+        .expect("infallible");
+    assert_ok(&resp);
+    assert_eq!(inner.last().body, body, "the compressed bytes, untouched");
+    assert_eq!(calls.lock().expect("lock")[0].namespace, "acme");
 }
 
 // ---------------------------------------------------------------------------------------------

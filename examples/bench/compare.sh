@@ -1,22 +1,36 @@
 #!/usr/bin/env bash
-# A/B end-to-end comparison: the `frontend` with the authorization layer (mutual TLS + JWT
-# verified against a JWK Set, Temporal's default authorizer) against the same frontend with
-# `--no-authz` (the layer removed entirely, same mutual TLS), alternating A and B several times
-# on this machine, each round driven by `loadgen` with a cached token.
+# A/B end-to-end comparison: the `frontend` with the authorization layer (a JWT verified
+# against a JWK Set, Temporal's default authorizer) against the same frontend with
+# `--no-authz` (the layer removed entirely), alternating the two in every round, for each
+# transport (plaintext, mutual TLS) and each request encoding (identity, gzip, as every
+# Temporal SDK sends). Each run is driven by `loadgen` with a cached token.
+#
+# The stable figure is the server's CPU time per call (user + system from /proc/PID/stat over
+# the measured window, divided by the calls completed): throughput on a shared machine moves
+# by tens of percent between runs, CPU per call by a few. Hardware instruction counters would
+# be steadier still, but `perf stat -e instructions` is not supported in this VM.
+#
+# The server is pinned to CPU 0 and the load generator to CPU 1 (`taskset`), so the two do not
+# compete for a core and the server's figures are those of one core.
 #
 # Usage: examples/bench/compare.sh [ROUNDS]
-# Environment: CONCURRENCY (64), CONNECTIONS (2), DURATION seconds per run (10), WARMUP (2),
-#              METHOD (describe-namespace), PORT (17233), SKIP_BUILD (unset).
-# Prints each run, then the median throughput ratio (layer / no layer) and median p99 ratio.
+# Environment: CONCURRENCY (64), CONNECTIONS (4), DURATION seconds per run (8), WARMUP (2),
+#              METHOD (describe-namespace), PORT (17233), TRANSPORTS ("plaintext mtls"),
+#              ENCODINGS ("identity gzip"), PIN (1; 0 to leave scheduling to the kernel),
+#              SKIP_BUILD (unset).
+# Prints each run, then per configuration the medians and the median ratios (layer / none).
 set -euo pipefail
 
-rounds=${1:-5}
+rounds=${1:-3}
 concurrency=${CONCURRENCY:-64}
-connections=${CONNECTIONS:-2}
-duration=${DURATION:-10}
+connections=${CONNECTIONS:-4}
+duration=${DURATION:-8}
 warmup=${WARMUP:-2}
 method=${METHOD:-describe-namespace}
 port=${PORT:-17233}
+transports=${TRANSPORTS:-plaintext mtls}
+encodings=${ENCODINGS:-identity gzip}
+pin=${PIN:-1}
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -34,12 +48,31 @@ cleanup() {
 trap cleanup EXIT
 "$root/examples/bench/fixtures.sh" "$work"
 
-tls=(--tls-cert "$work/server.pem" --tls-key "$work/server.key" --tls-client-ca "$work/ca.pem" --require-client-auth)
-with_layer=("${tls[@]}" --jwks-uri "file://$work/jwks.json")
-without_layer=("${tls[@]}" --no-authz)
+server_cpu=()
+load_cpu=()
+if [ "$pin" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    server_cpu=(taskset -c 0)
+    load_cpu=(taskset -c 1)
+fi
+
+server_args() { # transport variant
+    local args=()
+    if [ "$1" = mtls ]; then
+        args+=(--tls-cert "$work/server.pem" --tls-key "$work/server.key"
+            --tls-client-ca "$work/ca.pem" --require-client-auth)
+    fi
+    if [ "$2" = layer ]; then
+        args+=(--jwks-uri "file://$work/jwks.json")
+    else
+        args+=(--no-authz)
+    fi
+    echo "${args[@]}"
+}
 
 start_server() {
-    RUST_LOG=warn "$bin/frontend" --listen "127.0.0.1:$port" "$@" > "$work/server.out" 2> "$work/server.err" &
+    # shellcheck disable=SC2046
+    RUST_LOG=warn "${server_cpu[@]}" "$bin/frontend" --listen "127.0.0.1:$port" $(server_args "$@") \
+        > "$work/server.out" 2> "$work/server.err" &
     server_pid=$!
     for _ in $(seq 1 100); do
         if grep -q "listening on" "$work/server.out" 2>/dev/null; then return 0; fi
@@ -56,44 +89,54 @@ stop_server() {
     server_pid=
 }
 
-load() {
-    "$bin/loadgen" --address "127.0.0.1:$port" --server-name localhost \
-        --ca "$work/ca.pem" --cert "$work/client.pem" --key "$work/client.key" \
-        --token "$(cat "$work/token")" --method "$method" \
+load() { # transport encoding
+    local args=()
+    if [ "$1" = mtls ]; then
+        args+=(--server-name localhost --ca "$work/ca.pem" --cert "$work/client.pem" --key "$work/client.key")
+    fi
+    if [ "$2" = gzip ]; then args+=(--gzip); fi
+    LOADGEN_TOKEN="$(cat "$work/token")" "${load_cpu[@]}" "$bin/loadgen" \
+        --address "127.0.0.1:$port" "${args[@]}" --method "$method" \
         --concurrency "$concurrency" --connections "$connections" \
-        --duration "$duration" --warmup "$warmup" --json
+        --duration "$duration" --warmup "$warmup" --server-pid "$server_pid" --json
 }
 
 results=$work/results
 : > "$results"
 for round in $(seq 1 "$rounds"); do
-    for variant in layer none; do
-        if [ "$variant" = layer ]; then start_server "${with_layer[@]}"; else start_server "${without_layer[@]}"; fi
-        line=$(load)
-        stop_server
-        echo "round $round $variant $line"
-        echo "$variant $line" >> "$results"
+    for transport in $transports; do
+        for encoding in $encodings; do
+            for variant in layer none; do
+                start_server "$transport" "$variant"
+                line=$(load "$transport" "$encoding")
+                stop_server
+                echo "round $round $transport $encoding $variant $line"
+                echo "$transport/$encoding $variant $line" >> "$results"
+            done
+        done
     done
 done
 
 python3 - "$results" <<'PY'
 import json, statistics, sys
-runs = {"layer": [], "none": []}
+runs = {}
 for line in open(sys.argv[1]):
-    variant, data = line.split(" ", 1)
-    runs[variant].append(json.loads(data))
-for variant, rs in runs.items():
-    bad = [r["codes"] for r in rs if set(r["codes"]) != {"Ok"}]
-    if bad:
-        sys.exit(f"{variant}: calls did not all succeed: {bad}")
-pairs = list(zip(runs["layer"], runs["none"]))
-tput = statistics.median(a["calls_per_sec"] / b["calls_per_sec"] for a, b in pairs)
-p99 = statistics.median(a["p99_us"] / b["p99_us"] for a, b in pairs)
-p50 = statistics.median(a["p50_us"] / b["p50_us"] for a, b in pairs)
-med = lambda v, k: statistics.median(r[k] for r in runs[v])
-print(f"with layer:    {med('layer', 'calls_per_sec'):.0f} calls/s, p50 {med('layer', 'p50_us'):.0f} µs, p99 {med('layer', 'p99_us'):.0f} µs (medians of {len(pairs)} runs)")
-print(f"without layer: {med('none', 'calls_per_sec'):.0f} calls/s, p50 {med('none', 'p50_us'):.0f} µs, p99 {med('none', 'p99_us'):.0f} µs")
-print(f"median throughput ratio (layer / no layer): {tput:.3f}")
-print(f"median p50 ratio (layer / no layer): {p50:.3f}")
-print(f"median p99 ratio (layer / no layer): {p99:.3f}")
+    config, variant, data = line.split(" ", 2)
+    runs.setdefault(config, {"layer": [], "none": []})[variant].append(json.loads(data))
+print()
+print("| configuration | calls/s layer / none | ratio | server CPU µs/call layer / none | ratio | p50 ratio | p99 ratio |")
+print("|---|---|---|---|---|---|---|")
+for config, r in runs.items():
+    for variant, rs in r.items():
+        bad = [x["codes"] for x in rs if set(x["codes"]) != {"Ok"}]
+        if bad:
+            sys.exit(f"{config} {variant}: calls did not all succeed: {bad}")
+    pairs = list(zip(r["layer"], r["none"]))
+    ratio = lambda k: statistics.median(a[k] / b[k] for a, b in pairs)
+    med = lambda v, k: statistics.median(x[k] for x in r[v])
+    print(f"| {config} | {med('layer', 'calls_per_sec'):.0f} / {med('none', 'calls_per_sec'):.0f} "
+          f"| {ratio('calls_per_sec'):.3f} "
+          f"| {med('layer', 'server_cpu_us_per_call'):.2f} / {med('none', 'server_cpu_us_per_call'):.2f} "
+          f"| {ratio('server_cpu_us_per_call'):.3f} | {ratio('p50_us'):.3f} | {ratio('p99_us'):.3f} |")
+print(f"\n(medians of {len(pairs)} alternating rounds; ratios are medians of the per-round ratios)")
 PY

@@ -165,6 +165,14 @@ impl Frontend {
         &self.backend
     }
 
+    /// The authorization layer as this Frontend applies it: in front of an upstream it
+    /// replays compressed messages as received, so they are forwarded compressed.
+    fn layer(&self) -> Option<AuthzLayer> {
+        self.authz
+            .clone()
+            .map(|l| l.keep_compressed(self.upstream.is_some()))
+    }
+
     /// Serves on `listener` until `shutdown` completes, then finishes in-flight calls.
     ///
     /// # Errors
@@ -179,17 +187,18 @@ impl Frontend {
         F: Future<Output = ()>,
     {
         let routes = self.routes().await;
+        let authz = self.layer();
         match self.tls {
             Some(tls) => {
                 let incoming = tls.acceptor().incoming(listener);
                 // `tls` (and its certificate reloader) lives until the server stops.
-                let served = run(self.authz, &self.limits, routes, incoming, shutdown).await;
+                let served = run(authz, &self.limits, routes, incoming, shutdown).await;
                 drop(tls);
                 served
             }
             None => {
                 let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-                run(self.authz, &self.limits, routes, incoming, shutdown).await
+                run(authz, &self.limits, routes, incoming, shutdown).await
             }
         }
     }
@@ -214,7 +223,7 @@ impl Frontend {
         F: Future<Output = ()>,
     {
         let routes = self.routes().await;
-        run(self.authz, &self.limits, routes, incoming, shutdown).await
+        run(self.layer(), &self.limits, routes, incoming, shutdown).await
     }
 
     /// Binds `addr`, then serves in a background task until the returned handle shuts it down.

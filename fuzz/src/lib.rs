@@ -49,6 +49,23 @@ pub fn frame_reader(data: &[u8]) {
         );
         if body[0] == 0 {
             assert_eq!(first.message, body[5..5 + len], "identity message altered");
+            assert_eq!(
+                first.replayed, first.consumed,
+                "an identity message is replayed as is"
+            );
+        } else {
+            // A compressed message is replayed inflated: flag 0, its length, the message, then
+            // the bytes after it exactly as received.
+            let replayed = &first.replayed;
+            assert_eq!(replayed[0], 0, "replayed message still marked compressed");
+            let n = u32::from_be_bytes([replayed[1], replayed[2], replayed[3], replayed[4]]);
+            assert_eq!(n as usize, first.message.len(), "replayed length is wrong");
+            assert_eq!(replayed[5..5 + first.message.len()], first.message[..]);
+            assert_eq!(
+                replayed[5 + first.message.len()..],
+                first.consumed[5 + len..],
+                "bytes after the first message altered"
+            );
         }
     }
 }

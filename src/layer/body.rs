@@ -1,12 +1,7 @@
 //! The request body: read the first gRPC message (bounded, with a deadline), decompress it, and
 //! hand the inner service a body that replays exactly what the client sent, trailers included.
 
-use std::collections::VecDeque;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use bytes::{Buf, Bytes, BytesMut};
-use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use tonic::{Code, Status};
 
@@ -27,7 +22,8 @@ impl Encoding {
     /// Reads `grpc-encoding`; an encoding we cannot decompress is refused the way tonic refuses
     /// it, so clients that fall back on that answer keep working.
     pub(crate) fn from_headers(headers: &http::HeaderMap) -> Result<Encoding, Status> {
-        let Some(value) = headers.get("grpc-encoding") else {
+        const GRPC_ENCODING: http::HeaderName = http::HeaderName::from_static("grpc-encoding");
+        let Some(value) = headers.get(GRPC_ENCODING) else {
             return Ok(Encoding::Identity);
         };
         match value.as_bytes() {
@@ -71,14 +67,87 @@ const ACCEPT_ENCODING: &str = {
     }
 };
 
-/// The first message, and every byte read to get it (to replay them untouched).
+/// The first message, and every byte read to get it (to replay them).
 pub(crate) struct FirstMessage {
-    /// The message bytes, decompressed. Uncompressed, they share the memory of `consumed`.
+    /// The message bytes, decompressed. Uncompressed, they share the memory of `consumed`;
+    /// decompressed, that of `inflated`.
     pub(crate) message: Bytes,
-    /// The bytes consumed from the body, in order, exactly as received: the one data frame
-    /// read, or, when the message spanned several frames, one buffer holding them all (the
-    /// frames themselves are not kept, so a message is never held twice).
-    pub(crate) consumed: VecDeque<Bytes>,
+    /// The bytes consumed from the body, exactly as received: the one data frame read, or,
+    /// when the message spanned several frames, one buffer holding them all (the frames
+    /// themselves are not kept, so a message is never held twice).
+    consumed: Bytes,
+    /// Where the first message's gRPC frame ends in `consumed`; any bytes after it belong to
+    /// the next messages.
+    frame_end: usize,
+    /// A compressed message decompressed, as an uncompressed gRPC frame (flag 0, length,
+    /// message): what the inner service can read instead of inflating the message again.
+    inflated: Option<Bytes>,
+}
+
+impl FirstMessage {
+    /// What the inner service reads before the rest of the body. By default a compressed
+    /// message is replayed as the uncompressed frame already made here, followed by whatever
+    /// came after it, so an in-process handler decodes exactly the same message without
+    /// inflating it a second time (gRPC's per-message flag says it is not compressed). With
+    /// `keep_compressed` (a proxy forwarding the bytes to another server), exactly the bytes
+    /// received.
+    pub(crate) fn replay(self, keep_compressed: bool) -> Prefix {
+        match self.inflated {
+            Some(frame) if !keep_compressed => {
+                Prefix::new(frame, self.consumed.slice(self.frame_end..))
+            }
+            _ => Prefix::new(self.consumed, Bytes::new()),
+        }
+    }
+}
+
+#[cfg(feature = "fuzzing")]
+impl FirstMessage {
+    /// [`replay`](Self::replay) without giving the message up, for the fuzz targets.
+    pub(crate) fn clone_replay(&self, keep_compressed: bool) -> Prefix {
+        FirstMessage {
+            message: self.message.clone(),
+            consumed: self.consumed.clone(),
+            frame_end: self.frame_end,
+            inflated: self.inflated.clone(),
+        }
+        .replay(keep_compressed)
+    }
+}
+
+/// Up to two buffers the inner service reads before the rest of the body, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Prefix {
+    first: Option<Bytes>,
+    second: Option<Bytes>,
+}
+
+impl Prefix {
+    fn new(first: Bytes, second: Bytes) -> Prefix {
+        let some = |b: Bytes| (!b.is_empty()).then_some(b);
+        Prefix {
+            first: some(first),
+            second: some(second),
+        }
+    }
+
+    /// The next buffer to hand out, if any is left.
+    pub(crate) fn pop(&mut self) -> Option<Bytes> {
+        self.first.take().or_else(|| self.second.take())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none() && self.second.is_none()
+    }
+
+    /// How many bytes are left.
+    pub(crate) fn len(&self) -> u64 {
+        [&self.first, &self.second]
+            .into_iter()
+            .flatten()
+            .map(|b| b.len() as u64)
+            .sum()
+    }
 }
 
 const HEADER_LEN: usize = 5;
@@ -104,19 +173,23 @@ pub(crate) async fn read_first_message(
         if seen.len() >= HEADER_LEN {
             let (compressed, len) = parse_header(&seen[..HEADER_LEN], encoding, limit)?;
             if seen.len() >= HEADER_LEN + len {
-                let all = match single.take() {
+                let consumed = match single.take() {
                     Some(frame) => frame,
                     None => std::mem::take(&mut pending).freeze(),
                 };
-                let raw = all.slice(HEADER_LEN..HEADER_LEN + len);
-                let message = if compressed {
-                    decompress(&raw, encoding, limit)?
+                let frame_end = HEADER_LEN + len;
+                let raw = consumed.slice(HEADER_LEN..frame_end);
+                let (message, inflated) = if compressed {
+                    let frame = decompress(&raw, encoding, limit)?;
+                    (frame.slice(HEADER_LEN..), Some(frame))
                 } else {
-                    raw
+                    (raw, None)
                 };
                 return Ok(FirstMessage {
                     message,
-                    consumed: VecDeque::from([all]),
+                    consumed,
+                    frame_end,
+                    inflated,
                 });
             }
         }
@@ -187,13 +260,16 @@ fn too_large(found: usize, limit: usize) -> Status {
     )
 }
 
+/// Decompresses `raw` into an uncompressed gRPC frame: the 5-byte header (flag 0, length)
+/// followed by the message, in one buffer, so replaying it costs no copy.
 #[cfg_attr(
     not(any(feature = "gzip", feature = "deflate", feature = "zstd")),
     allow(unused_variables)
 )]
 fn decompress(raw: &Bytes, encoding: Encoding, limit: usize) -> Result<Bytes, Status> {
     match encoding {
-        Encoding::Identity => Ok(raw.clone()),
+        // `parse_header` refuses a compressed message without an encoding.
+        Encoding::Identity => Err(Status::internal("no encoding to decompress with")),
         #[cfg(feature = "gzip")]
         Encoding::Gzip => inflate(flate2::read::GzDecoder::new(&raw[..]), raw.len(), limit),
         #[cfg(feature = "deflate")]
@@ -207,20 +283,26 @@ fn decompress(raw: &Bytes, encoding: Encoding, limit: usize) -> Result<Bytes, St
     }
 }
 
-/// Reads `decoder` to its end, refusing more than `limit` bytes of output.
+/// Reads `decoder` to its end after a frame header, refusing more than `limit` bytes of
+/// output.
 #[cfg(any(feature = "gzip", feature = "deflate", feature = "zstd"))]
 fn inflate(decoder: impl std::io::Read, raw_len: usize, limit: usize) -> Result<Bytes, Status> {
     use std::io::Read;
-    let mut out = Vec::with_capacity(raw_len.saturating_mul(2).min(limit));
+    let mut out = Vec::with_capacity(HEADER_LEN + raw_len.saturating_mul(2).min(limit));
+    out.extend_from_slice(&[0; HEADER_LEN]);
     // Read one byte past the limit so an oversized (or bomb) payload is detected
     // without ever inflating more than limit + 1 bytes.
     decoder
         .take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| decompress_error(&e))?;
-    if out.len() > limit {
-        return Err(too_large(out.len(), limit));
+    let len = out.len() - HEADER_LEN;
+    if len > limit {
+        return Err(too_large(len, limit));
     }
+    // `limit` is at most `MAX_MESSAGE_SIZE_BOUND`, far below 4 GiB.
+    let len = u32::try_from(len).map_err(|_| too_large(len, limit))?;
+    out[1..HEADER_LEN].copy_from_slice(&len.to_be_bytes());
     Ok(Bytes::from(out))
 }
 
@@ -229,58 +311,12 @@ fn decompress_error(e: &std::io::Error) -> Status {
     Status::invalid_argument(format!("error decompressing request message: {e}"))
 }
 
-pin_project_lite::pin_project! {
-    /// The request body the inner service sees: the frames already read, then the rest of the
-    /// client's body (data and trailers) as it arrives.
-    pub(crate) struct ReplayBody {
-        prefix: VecDeque<Bytes>,
-        #[pin]
-        rest: tonic::body::Body,
-    }
-}
-
-impl ReplayBody {
-    pub(crate) fn new(prefix: VecDeque<Bytes>, rest: tonic::body::Body) -> ReplayBody {
-        ReplayBody { prefix, rest }
-    }
-}
-
-impl Body for ReplayBody {
-    type Data = Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        let this = self.project();
-        if let Some(data) = this.prefix.pop_front() {
-            return Poll::Ready(Some(Ok(Frame::data(data))));
-        }
-        this.rest.poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.prefix.is_empty() && self.rest.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        let buffered: u64 = self.prefix.iter().map(|b| b.len() as u64).sum();
-        let rest = self.rest.size_hint();
-        let mut hint = SizeHint::new();
-        hint.set_lower(rest.lower() + buffered);
-        if let Some(upper) = rest.upper() {
-            hint.set_upper(upper + buffered);
-        }
-        hint
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use std::convert::Infallible;
 
+    use http_body::Frame;
     use http_body_util::StreamBody;
 
     use super::*;
@@ -317,9 +353,8 @@ mod tests {
             .unwrap();
         assert_eq!(first.message, message);
         // One buffer replays every byte read, and the message is a view into it.
-        assert_eq!(first.consumed.len(), 1);
-        assert_eq!(first.consumed[0], wire);
-        assert!(within(&first.message, &first.consumed[0]));
+        assert_eq!(first.consumed, wire);
+        assert!(within(&first.message, &first.consumed));
     }
 
     #[tokio::test]
@@ -331,8 +366,66 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(first.message, &b"abc"[..]);
-        assert_eq!(first.consumed.len(), 1);
-        assert_eq!(first.consumed[0], wire);
-        assert!(within(&first.message, &first.consumed[0]));
+        assert_eq!(first.consumed, wire);
+        assert!(within(&first.message, &first.consumed));
+        let mut replay = first.replay(false);
+        assert_eq!(replay.pop().unwrap(), wire);
+        assert!(replay.pop().is_none());
+    }
+
+    #[cfg(feature = "gzip")]
+    #[tokio::test]
+    async fn a_compressed_message_is_replayed_inflated_or_as_received() {
+        use std::io::Write;
+        let message: Vec<u8> = b"namespace default ".repeat(50);
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&message).unwrap();
+        let compressed = encoder.finish().unwrap();
+        let mut wire = vec![1_u8];
+        wire.extend_from_slice(&u32::try_from(compressed.len()).unwrap().to_be_bytes());
+        wire.extend_from_slice(&compressed);
+        let after = b"\0\0\0\0\x02hi";
+        wire.extend_from_slice(after);
+        let read = || async {
+            let mut body = body_of(vec![Bytes::from(wire.clone())]);
+            read_first_message(&mut body, Encoding::Gzip, 1 << 20)
+                .await
+                .unwrap()
+        };
+
+        let first = read().await;
+        assert_eq!(first.message, message);
+        let mut replay = first.replay(false);
+        let frame = replay.pop().unwrap();
+        assert_eq!(frame[0], 0, "the replayed frame is not compressed");
+        assert_eq!(
+            frame[1..5],
+            u32::try_from(message.len()).unwrap().to_be_bytes()
+        );
+        assert_eq!(frame[5..], message[..]);
+        assert_eq!(replay.pop().unwrap(), &after[..]);
+        assert!(replay.pop().is_none());
+
+        let mut replay = read().await.replay(true);
+        assert_eq!(replay.len(), wire.len() as u64);
+        assert_eq!(replay.pop().unwrap(), wire);
+        assert!(replay.is_empty());
+    }
+
+    #[cfg(feature = "gzip")]
+    #[tokio::test]
+    async fn an_inflated_message_over_the_limit_is_refused() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&[0_u8; 10_000]).unwrap();
+        let compressed = encoder.finish().unwrap();
+        let mut wire = vec![1_u8];
+        wire.extend_from_slice(&u32::try_from(compressed.len()).unwrap().to_be_bytes());
+        wire.extend_from_slice(&compressed);
+        let mut body = body_of(vec![Bytes::from(wire)]);
+        let Err(status) = read_first_message(&mut body, Encoding::Gzip, 9_999).await else {
+            panic!("a message inflating past the limit was accepted");
+        };
+        assert_eq!(status.code(), Code::ResourceExhausted);
     }
 }

@@ -2,7 +2,6 @@
 //! settles once what each call would otherwise work out again (the per-method plan, header
 //! names, metric keys).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use super::observe::Meters;
 use super::pool_check::{DescriptorPoolError, check_namespace_field};
 use super::{
     Audience, AuthzLayer, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, MethodPlan, NamespaceFn,
-    Shared, temporal_namespace_fields,
+    Plans, Shared, temporal_namespace_fields,
 };
 use crate::{
     ApiAccess, AuditDecisions, AuditSink, Authorizer, ClaimMapper, DefaultAuthorizer,
@@ -265,7 +264,7 @@ impl AuthzLayerBuilder {
         Ok(self.finish(plans))
     }
 
-    fn finish(self, plans: HashMap<Box<str>, MethodPlan>) -> AuthzLayer {
+    fn finish(self, plans: Plans) -> AuthzLayer {
         if self.dry_run {
             tracing::warn!("authorization runs in dry-run mode: denials are logged, not enforced");
         }
@@ -294,8 +293,8 @@ impl AuthzLayerBuilder {
 
     /// One plan per known method: Temporal's table first, then the descriptor pools, a later
     /// entry replacing an earlier one for the same path.
-    fn plans(&self) -> (HashMap<Box<str>, MethodPlan>, Vec<DescriptorPoolError>) {
-        let mut plans: HashMap<Box<str>, MethodPlan> = HashMap::new();
+    fn plans(&self) -> (Plans, Vec<DescriptorPoolError>) {
+        let mut plans = Plans::default();
         let mut errors = Vec::new();
         for (path, _) in ApiAccess::temporal().methods() {
             plans.insert(path.into(), plan(path, None, false, None));

@@ -15,13 +15,13 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower_service::Service;
 use tracing::{Instrument, Span};
 
-use super::body::{Encoding, ReplayBody, read_first_message};
+use super::body::{Encoding, Prefix, read_first_message};
 use super::cross_namespace::cross_namespace_targets;
 use super::denial::{Denial, DenialKind};
+use super::forward_body::ForwardBody;
 use super::namespace::scan_string_field;
 use super::outcome::Outcome;
 use super::status::permission_denied;
-use super::trailers::StripTrailers;
 use super::{Audience, MethodPlan, Shared};
 use crate::temporal::RESPOND_WORKFLOW_TASK_COMPLETED;
 use crate::{
@@ -38,31 +38,38 @@ pub(super) const PRINCIPAL_HEADERS: [HeaderName; 2] = [
 ];
 
 /// One call: every step in order, then [`Call::finish`], then forward or deny.
+/// `keep_compressed`: replay a compressed first message as received rather than inflated.
 pub(super) async fn run<S, ResBody>(
     shared: Arc<Shared>,
     inner: S,
     mut req: Request<Body>,
+    keep_compressed: bool,
 ) -> Result<Response<ResBody>, S::Error>
 where
     S: Service<Request<Body>, Response = Response<ResBody>>,
     ResBody: Default,
 {
-    let call = Call::start(&shared, &req);
+    let call = Call::start(&shared, &req, keep_compressed);
     for name in &PRINCIPAL_HEADERS {
         req.headers_mut().remove(name);
     }
-    let body = std::mem::replace(req.body_mut(), Body::empty());
-    *req.body_mut() = Body::new(StripTrailers::new(body, Arc::clone(&shared)));
     let credentials = credentials(&shared, &mut req);
-    let ending = call.decide(credentials, &mut req).await;
-    match call.finish(ending) {
-        Next::Forward(claims) => forward(inner, req, claims).await,
+    let mut prefix = Prefix::default();
+    let ending = call.decide(credentials, &mut req, &mut prefix).await;
+    let next = call.finish(ending);
+    let forward_with = |req: Request<Body>, claims| {
+        let (parts, body) = req.into_parts();
+        let body = Body::new(ForwardBody::new(prefix, body, Arc::clone(&shared)));
+        forward(inner, Request::from_parts(parts, body), claims)
+    };
+    match next {
+        Next::Forward(claims) => forward_with(req, claims).await,
         Next::LetThrough(claims) => {
             tracing::warn!(
                 api = req.uri().path(),
                 "dry run: a denied call is let through"
             );
-            forward(inner, req, claims).await
+            forward_with(req, claims).await
         }
         Next::Respond(status) => Ok(status.into_http()),
     }
@@ -74,9 +81,13 @@ struct Call<'a> {
     plan: Option<&'a MethodPlan>,
     api: Arc<str>,
     span: Span,
-    started: Instant,
+    /// When the call began; read only when something records it (an enabled span, the
+    /// audit log), so a call costs no clock read for it otherwise.
+    started: Option<Instant>,
     /// The peer's address, read only when calls are audited.
     peer: Option<std::net::SocketAddr>,
+    /// Replay a compressed first message as received (see `AuthzLayer::keep_compressed`).
+    keep_compressed: bool,
 }
 
 /// How the steps ended, before anything is recorded.
@@ -93,6 +104,7 @@ enum Ending {
         claims: Option<Claims>,
         target: CallTarget,
         decision: Result<Decision, Status>,
+        /// Zero when nothing records it (see [`stopwatch`]).
         latency: Duration,
         /// Checks allowed before the deciding one (cross-namespace commands): namespace and
         /// authorizer latency of each, counted as Temporal counts every authorizer call.
@@ -109,7 +121,7 @@ enum Next {
 }
 
 impl<'a> Call<'a> {
-    fn start(shared: &'a Shared, req: &Request<Body>) -> Call<'a> {
+    fn start(shared: &'a Shared, req: &Request<Body>, keep_compressed: bool) -> Call<'a> {
         let path = req.uri().path();
         let plan = shared.plans.get(path);
         let api: Arc<str> = plan.map_or_else(|| Arc::from(path), |p| Arc::clone(&p.api));
@@ -122,16 +134,18 @@ impl<'a> Call<'a> {
             reason = tracing::field::Empty,
             latency_us = tracing::field::Empty,
         );
+        let timed = !span.is_disabled() || shared.audit.is_some();
         Call {
             shared,
             plan,
             api,
             span,
-            started: Instant::now(),
+            started: timed.then(Instant::now),
             peer: shared
                 .audit
                 .as_ref()
                 .and_then(|_| peer_addr(req.extensions())),
+            keep_compressed,
         }
     }
 
@@ -146,9 +160,10 @@ impl<'a> Call<'a> {
         &self,
         credentials: Result<Option<AuthInfo>, ClaimsError>,
         req: &mut Request<Body>,
+        prefix: &mut Prefix,
     ) -> Ending {
         if matches!(self.shared.audience, Audience::Fn(_)) || self.shared.dry_run {
-            return self.decide_request_first(credentials, req).await;
+            return self.decide_request_first(credentials, req, prefix).await;
         }
         let claims = match self.claims(credentials, None).instrument(self.span()).await {
             Ok(claims) => claims,
@@ -166,11 +181,14 @@ impl<'a> Call<'a> {
             .shared
             .authorizer
             .needs_request_for(&self.api, claims.as_ref());
-        let (namespace, request) =
-            match self.first_message(req, needs).instrument(self.span()).await {
-                Ok(first) => first,
-                Err(status) => return Ending::Malformed(status),
-            };
+        let (namespace, request) = match self
+            .first_message(req, needs, prefix)
+            .instrument(self.span())
+            .await
+        {
+            Ok(first) => first,
+            Err(status) => return Ending::Malformed(status),
+        };
         self.span.record("namespace", namespace.as_str());
         self.decision(claims, namespace, request).await
     }
@@ -181,13 +199,17 @@ impl<'a> Call<'a> {
         &self,
         credentials: Result<Option<AuthInfo>, ClaimsError>,
         req: &mut Request<Body>,
+        prefix: &mut Prefix,
     ) -> Ending {
         let needs = self.shared.authorizer.needs_request(&self.api);
-        let (namespace, request) =
-            match self.first_message(req, needs).instrument(self.span()).await {
-                Ok(first) => first,
-                Err(status) => return Ending::Malformed(status),
-            };
+        let (namespace, request) = match self
+            .first_message(req, needs, prefix)
+            .instrument(self.span())
+            .await
+        {
+            Ok(first) => first,
+            Err(status) => return Ending::Malformed(status),
+        };
         self.span.record("namespace", namespace.as_str());
         let claims = match self
             .claims(credentials, request.as_ref())
@@ -204,12 +226,13 @@ impl<'a> Call<'a> {
     }
 
     /// The first request message and its namespace, when the authorizer needs them
-    /// (`authorizer_needs`) and the call has one; the body is replaced by one that replays
-    /// what was read.
+    /// (`authorizer_needs`) and the call has one; `prefix` gets what the inner service must
+    /// read before the rest of the body.
     async fn first_message(
         &self,
         req: &mut Request<Body>,
         authorizer_needs: bool,
+        prefix: &mut Prefix,
     ) -> Result<(String, Option<RequestMessage>), Status> {
         if self.plan.is_some_and(|p| p.refused) {
             // Logged when the layer was built: the namespace cannot be read reliably.
@@ -220,7 +243,7 @@ impl<'a> Call<'a> {
         if !self.wants_request(authorizer_needs) {
             return Ok((String::new(), None));
         }
-        let message = self.read_message(req).await?;
+        let message = self.read_message(req, prefix).await?;
         let namespace = self.namespace(&message)?;
         Ok((namespace, Some(message)))
     }
@@ -236,19 +259,22 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// Reads the first message (bounded, with a deadline) and puts back a body that replays it.
-    async fn read_message(&self, req: &mut Request<Body>) -> Result<RequestMessage, Status> {
+    /// Reads the first message (bounded, with a deadline); `prefix` gets what to replay.
+    async fn read_message(
+        &self,
+        req: &mut Request<Body>,
+        prefix: &mut Prefix,
+    ) -> Result<RequestMessage, Status> {
         let encoding = Encoding::from_headers(req.headers())?;
-        let body = req.body_mut();
         let first = tokio::time::timeout(
             self.shared.body_timeout,
-            read_first_message(body, encoding, self.shared.max_message_size),
+            read_first_message(req.body_mut(), encoding, self.shared.max_message_size),
         )
         .await
         .map_err(|_| Status::deadline_exceeded("timed out waiting for the request message"))??;
-        let rest = std::mem::replace(body, Body::empty());
-        *body = Body::new(ReplayBody::new(first.consumed, rest));
-        let mut message = RequestMessage::new(first.message);
+        let bytes = first.message.clone();
+        *prefix = first.replay(self.keep_compressed);
+        let mut message = RequestMessage::new(bytes);
         if let Some(descriptor) = self.plan.and_then(|p| p.descriptor.clone()) {
             message = message.with_descriptor(descriptor);
         }
@@ -342,20 +368,20 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// One authorizer call and how long it took.
+    /// One authorizer call and how long it took (zero when nothing records it).
     async fn authorize(
         &self,
         claims: Option<&Claims>,
         target: &CallTarget,
     ) -> (Result<Decision, Status>, Duration) {
-        let started = Instant::now();
+        let started = stopwatch();
         let decision = self
             .shared
             .authorizer
             .authorize(claims, target)
             .instrument(self.span())
             .await;
-        (decision, started.elapsed())
+        (decision, started.map(|s| s.elapsed()).unwrap_or_default())
     }
 
     /// Whether this call's workflow commands are authorized in the namespaces they name.
@@ -387,8 +413,8 @@ impl<'a> Call<'a> {
         let dry_run = self.shared.dry_run;
         let outcome = ending.outcome(dry_run);
         let authorizer_latency = ending.authorizer_latency();
-        if authorizer_latency.is_some() {
-            let elapsed = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        if let (Some(_), Some(started)) = (authorizer_latency, self.started) {
+            let elapsed = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             self.span.record("latency_us", elapsed);
         }
         ending.record(&self.span);
@@ -443,7 +469,7 @@ impl<'a> Call<'a> {
             namespace: ending.namespace().to_owned(),
             decision: outcome.as_str(),
             reason: ending.reason(),
-            latency: self.started.elapsed(),
+            latency: self.started.map(|s| s.elapsed()).unwrap_or_default(),
         });
     }
 }
@@ -612,6 +638,12 @@ impl Ending {
             },
         }
     }
+}
+
+/// A clock for the authorizer's latency, read only when the metrics that record it are
+/// built in.
+fn stopwatch() -> Option<Instant> {
+    cfg!(feature = "metrics").then(Instant::now)
 }
 
 /// The call handed to the inner service, with the claims in its extensions.

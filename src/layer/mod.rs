@@ -35,6 +35,7 @@ mod check;
 mod cross_namespace;
 mod denial;
 mod field_path;
+mod forward_body;
 mod future;
 mod namespace;
 #[cfg(feature = "metrics")]
@@ -48,7 +49,6 @@ mod service;
 mod status;
 #[cfg(test)]
 mod tests;
-mod trailers;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -113,13 +113,17 @@ pub(crate) struct Shared {
     pub(crate) expose_authorizer_errors: bool,
     pub(crate) dry_run: bool,
     pub(crate) cross_namespace_commands: bool,
-    pub(crate) plans: HashMap<Box<str>, MethodPlan>,
+    pub(crate) plans: Plans,
     pub(crate) namespace_fn: Option<Arc<NamespaceFn>>,
     pub(crate) meters: Meters,
     pub(crate) denials: denial::Denials,
     pub(crate) audit: Option<Arc<dyn AuditSink>>,
     pub(crate) audit_decisions: AuditDecisions,
 }
+
+/// Each known method's plan, by path. Looked up on every call, so with a fast hasher: the
+/// keys are the tables' paths, never chosen by callers.
+pub(crate) type Plans = HashMap<Box<str>, MethodPlan, foldhash::fast::RandomState>;
 
 /// The expected JWT audience handed to the claim mapper.
 pub(crate) enum Audience {
@@ -134,6 +138,7 @@ pub(crate) enum Audience {
 #[derive(Clone)]
 pub struct AuthzLayer {
     shared: Arc<Shared>,
+    keep_compressed: bool,
 }
 
 impl AuthzLayer {
@@ -156,11 +161,31 @@ impl AuthzLayer {
     pub(crate) fn from_shared(shared: Shared) -> AuthzLayer {
         AuthzLayer {
             shared: Arc::new(shared),
+            keep_compressed: false,
         }
+    }
+
+    /// Whether the inner service gets a compressed first request message exactly as the
+    /// client sent it (`true`), or the copy the layer already inflated to read the namespace,
+    /// as an uncompressed gRPC message (`false`, the default).
+    ///
+    /// The default suits a handler in this process: it decodes the very same message without
+    /// inflating it a second time (gRPC marks compression per message, so the handler sees an
+    /// uncompressed one). Set `true` in front of a proxy that forwards the bytes to another
+    /// server, so they travel compressed as they came. Messages after the first, and calls
+    /// whose body the layer does not read, always pass as received.
+    #[must_use]
+    pub fn keep_compressed(mut self, keep: bool) -> AuthzLayer {
+        self.keep_compressed = keep;
+        self
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    pub(crate) fn keeps_compressed(&self) -> bool {
+        self.keep_compressed
     }
 }
 
@@ -190,6 +215,7 @@ impl fmt::Debug for AuthzLayer {
                 &self.shared.cross_namespace_commands,
             )
             .field("methods", &self.shared.plans.len())
+            .field("keep_compressed", &self.keep_compressed)
             .finish_non_exhaustive()
     }
 }

@@ -17,6 +17,7 @@ use crate::{Authorizer, ClaimMapper};
 pub struct Authz<S> {
     inner: S,
     shared: Arc<Shared>,
+    keep_compressed: bool,
 }
 
 impl<S> Authz<S> {
@@ -25,6 +26,7 @@ impl<S> Authz<S> {
         Authz {
             inner,
             shared: Arc::clone(layer.shared()),
+            keep_compressed: layer.keeps_compressed(),
         }
     }
 
@@ -99,6 +101,11 @@ where
         let shared = Arc::clone(&self.shared);
         let (parts, body) = req.into_parts();
         let req = Request::from_parts(parts, tonic::body::Body::new(body));
-        ResponseFuture::new(Box::pin(call::run(shared, inner, req)))
+        ResponseFuture::new(Box::pin(call::run(
+            shared,
+            inner,
+            req,
+            self.keep_compressed,
+        )))
     }
 }

@@ -23,12 +23,13 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
+use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic_authz_examples::temporal::api::workflowservice::v1::{
     DescribeNamespaceRequest, GetSystemInfoRequest,
 };
-use tonic_authz_examples::workflow_client;
+use tonic_authz_examples::temporal::workflowservice::workflow_service_client::WorkflowServiceClient;
 
 /// The call every worker makes.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -70,7 +71,8 @@ struct Args {
     /// Bearer token sent in `authorization` (`Bearer ` is added when missing).
     #[arg(long, env = "LOADGEN_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// gzip request messages, as Temporal SDKs do.
+    /// gzip request messages and accept gzip responses, as Temporal SDKs do. Without it
+    /// messages go uncompressed both ways.
     #[arg(long)]
     gzip: bool,
     /// CA certificate (PEM) that signed the server's certificate; enables TLS.
@@ -88,6 +90,43 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// The server's process id (same machine): its CPU time (user + system, from
+    /// `/proc/PID/stat`) over the measured window is reported per call.
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+/// A process's CPU time so far (user + system, every thread, exited ones included), in clock
+/// ticks, from `/proc/PID/stat`.
+fn cpu_ticks(pid: u32) -> Result<u64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
+    // The command name (field 2) may hold spaces: count fields from its closing parenthesis.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| format!("/proc/{pid}/stat: unexpected format"))?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of the file (utime, stime) are the 12th and 13th after the name.
+    let field = |i: usize| -> Result<u64, String> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| format!("/proc/{pid}/stat: no field {}", i + 3))
+    };
+    Ok(field(11)? + field(12)?)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`), the unit of `/proc/PID/stat`'s times.
+fn clock_ticks_per_sec() -> Result<u64, String> {
+    let out = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .map_err(|e| format!("getconf CLK_TCK: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|e| format!("getconf CLK_TCK: {e}"))
 }
 
 /// What the workers saw.
@@ -159,7 +198,14 @@ async fn worker(
     stop: Arc<AtomicBool>,
     remaining: Arc<AtomicU64>,
 ) -> Result<Tally, String> {
-    let mut client = workflow_client(channel, args.gzip);
+    // gzip both ways, as Temporal SDKs do; without --gzip, neither way (a server answering
+    // in gzip costs as much as the rest of a trivial call).
+    let mut client = WorkflowServiceClient::new(channel);
+    if args.gzip {
+        client = client
+            .send_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Gzip);
+    }
     let mut tally = Tally::new()?;
     while !stop.load(Ordering::Relaxed) {
         let counted = measuring.load(Ordering::Relaxed);
@@ -202,7 +248,19 @@ async fn worker(
     Ok(tally)
 }
 
-async fn run(args: Args) -> Result<(Tally, Duration), String> {
+/// What one run measured.
+struct Measured {
+    tally: Tally,
+    elapsed: Duration,
+    /// The server's CPU time over the measured window, when its pid was given.
+    server_cpu: Option<Duration>,
+}
+
+async fn run(args: Args) -> Result<Measured, String> {
+    let ticks_per_sec = match args.server_pid {
+        Some(_) => Some(clock_ticks_per_sec()?),
+        None => None,
+    };
     let token = match &args.token {
         None => None,
         Some(t) => {
@@ -234,6 +292,7 @@ async fn run(args: Args) -> Result<(Tally, Duration), String> {
         )));
     }
     tokio::time::sleep(Duration::from_secs_f64(args.warmup.max(0.0))).await;
+    let cpu_before = args.server_pid.map(cpu_ticks).transpose()?;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     if args.count.is_none() {
@@ -247,15 +306,31 @@ async fn run(args: Args) -> Result<(Tally, Duration), String> {
     }
     // With --count the run ends when the last call does; with a duration, at the stop signal
     // (calls in flight then still finish and are counted).
-    Ok((total, started.elapsed()))
+    let elapsed = started.elapsed();
+    let server_cpu = match (args.server_pid, cpu_before, ticks_per_sec) {
+        (Some(pid), Some(before), Some(hz)) => {
+            let ticks = cpu_ticks(pid)?.saturating_sub(before);
+            Some(Duration::from_secs_f64(ticks as f64 / hz.max(1) as f64))
+        }
+        _ => None,
+    };
+    Ok(Measured {
+        tally: total,
+        elapsed,
+        server_cpu,
+    })
 }
 
 fn code_name(code: i32) -> String {
     format!("{:?}", tonic::Code::from(code))
 }
 
-fn report(args_json: bool, tally: &Tally, elapsed: Duration) {
+fn report(args_json: bool, measured: &Measured) {
+    let (tally, elapsed) = (&measured.tally, measured.elapsed);
     let calls = tally.latency.len();
+    let cpu_per_call = measured
+        .server_cpu
+        .map(|cpu| cpu.as_secs_f64() * 1e6 / calls.max(1) as f64);
     let secs = elapsed.as_secs_f64();
     let rate = calls as f64 / secs;
     let (p50, p90, p99) = (
@@ -270,13 +345,17 @@ fn report(args_json: bool, tally: &Tally, elapsed: Duration) {
             .map(|(c, n)| format!("\"{}\":{n}", code_name(*c)))
             .collect();
         println!(
-            "{{\"calls\":{calls},\"secs\":{secs:.3},\"calls_per_sec\":{rate:.1},\"p50_us\":{p50},\"p90_us\":{p90},\"p99_us\":{p99},\"codes\":{{{}}}}}",
+            "{{\"calls\":{calls},\"secs\":{secs:.3},\"calls_per_sec\":{rate:.1},\"p50_us\":{p50},\"p90_us\":{p90},\"p99_us\":{p99},\"server_cpu_us_per_call\":{},\"codes\":{{{}}}}}",
+            cpu_per_call.map_or_else(|| "null".to_owned(), |c| format!("{c:.3}")),
             codes.join(",")
         );
     } else {
         println!("calls:      {calls} in {secs:.2} s");
         println!("throughput: {rate:.0} calls/s");
         println!("latency:    p50 {p50} µs, p90 {p90} µs, p99 {p99} µs");
+        if let Some(c) = cpu_per_call {
+            println!("server CPU: {c:.2} µs per call");
+        }
         for (code, n) in &tally.codes {
             println!("code {:<18} {n}", code_name(*code));
         }
@@ -297,8 +376,8 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(args)) {
-        Ok((tally, elapsed)) => {
-            report(json, &tally, elapsed);
+        Ok(measured) => {
+            report(json, &measured);
             ExitCode::SUCCESS
         }
         Err(e) => {

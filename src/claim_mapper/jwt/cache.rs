@@ -1,19 +1,28 @@
-//! The verified-token cache: token (by SHA-256, so raw tokens are not kept in memory) to the
-//! claims it verified to.
+//! The verified-token cache: a token's exact bytes to the claims it verified to.
 //!
-//! An entry lives at most until the token's `exp` and at most the configured maximum age; on
-//! every hit the mapper re-checks `exp`, the caller's expected audience, and that the signing
-//! key is still in the key set, so a cache hit is exactly as strict as a full check, minus the
-//! signature verification.
+//! A lookup hashes the token once with a fast keyed hasher (no cryptographic hash per call) and
+//! compares the whole stored token on a match, so two tokens that share a hash can only cost a
+//! miss, never each other's identity. The cache is split into shards by that hash; each shard
+//! is an immutable table behind an `ArcSwap`, so a lookup takes no lock and writes nothing that
+//! other cores read: calls on both cores never contend on a cache line. Writers (a new token, a
+//! token found expired or signed by a key that left the set) copy their shard's small table
+//! under the shard's mutex; they run only after a signature verification, which costs a hundred
+//! times more.
+//!
+//! An entry is used for at most the configured maximum age. On every hit the mapper re-checks
+//! `exp`, the caller's expected audience, and that the signing key is still in the key set, so
+//! a hit is exactly as strict as a full check, minus the signature verification; a token past
+//! its `exp` is refused from its entry, as cheaply as a good one is accepted. A full shard
+//! first drops the entries past their maximum age or their token's `exp`, then the one closest
+//! to its maximum age.
 //!
 //! Lookups are counted in `tonic_authz_token_cache_requests_total{result="hit"|"miss"}`.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use moka::Expiry;
-use moka::future::Cache;
-use sha2::{Digest, Sha256};
+use arc_swap::ArcSwap;
+use hashbrown::HashTable;
 
 use crate::Claims;
 use crate::claim_mapper::jwt::checks::Audience;
@@ -21,6 +30,12 @@ use crate::keys::{JwtAlgorithm, VerificationKey};
 
 #[cfg(feature = "metrics")]
 const REQUESTS: &str = "tonic_authz_token_cache_requests_total";
+
+/// Entries per shard the shard count aims for: small enough that copying a shard's table on
+/// a write costs a few microseconds.
+const ENTRIES_PER_SHARD: u64 = 64;
+/// The most shards, so a very large capacity does not mean a very large empty cache.
+const MAX_SHARDS: u64 = 4096;
 
 /// What a verified token stands for.
 #[derive(Debug)]
@@ -33,33 +48,52 @@ pub(crate) struct VerifiedToken {
     pub(crate) key: Arc<VerificationKey>,
     /// Which of the mapper's issuers verified it (its keys are re-checked on a hit).
     pub(crate) issuer: usize,
-    /// How long the entry may live, fixed at insertion.
-    pub(crate) ttl: Duration,
+    /// The mapper's clock (Unix seconds) from which the entry is no longer used: the maximum
+    /// age after verification. (A token past its `exp` is still found, so the mapper refuses
+    /// it from the entry, as cheaply as it accepts a good one.)
+    pub(crate) deadline: i64,
 }
 
-pub(crate) type CacheKey = [u8; 32];
-
-pub(crate) fn cache_key(token: &str) -> CacheKey {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-struct PerEntryTtl;
-
-impl Expiry<CacheKey, Arc<VerifiedToken>> for PerEntryTtl {
-    fn expire_after_create(
-        &self,
-        _key: &CacheKey,
-        value: &Arc<VerifiedToken>,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
+impl VerifiedToken {
+    /// Whether the entry is still worth keeping at `now`: within its maximum age and not past
+    /// its `exp`.
+    fn live(&self, now: i64) -> bool {
+        now < self.deadline && self.exp.is_none_or(|exp| now < exp)
     }
 }
 
-/// A bounded cache of verified tokens.
+/// One cached token: its exact text, its hash, what it verified to.
 #[derive(Clone, Debug)]
+struct Entry {
+    hash: u64,
+    token: Arc<str>,
+    verified: Arc<VerifiedToken>,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    table: ArcSwap<HashTable<Entry>>,
+    /// Serializes writers, so two inserts into one shard never lose each other.
+    write: Mutex<()>,
+}
+
+impl Shard {
+    /// Replaces the table with `change` applied to a copy of it.
+    fn update(&self, change: impl FnOnce(&mut HashTable<Entry>)) {
+        let _writer = self.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut table = HashTable::clone(&self.table.load());
+        change(&mut table);
+        self.table.store(Arc::new(table));
+    }
+}
+
+/// A bounded cache of verified tokens, shared by a mapper's clones.
+#[derive(Debug)]
 pub(crate) struct TokenCache {
-    cache: Cache<CacheKey, Arc<VerifiedToken>>,
+    shards: Box<[Shard]>,
+    /// How many entries shard `i` may hold: the capacity spread over the shards.
+    bounds: Box<[usize]>,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl TokenCache {
@@ -71,16 +105,37 @@ impl TokenCache {
             "Verified-token cache lookups, by result: hit (signature verification skipped) or \
              miss."
         );
+        let shards = (capacity / ENTRIES_PER_SHARD)
+            .clamp(1, MAX_SHARDS)
+            .next_power_of_two()
+            .min(MAX_SHARDS);
+        let per_shard = capacity / shards;
+        let extra = capacity % shards;
         TokenCache {
-            cache: Cache::builder()
-                .max_capacity(capacity)
-                .expire_after(PerEntryTtl)
-                .build(),
+            shards: (0..shards).map(|_| Shard::default()).collect(),
+            bounds: (0..shards)
+                .map(|i| usize::try_from(per_shard + u64::from(i < extra)).unwrap_or(usize::MAX))
+                .collect(),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 
-    pub(crate) async fn get(&self, key: &CacheKey) -> Option<Arc<VerifiedToken>> {
-        let found = self.cache.get(key).await;
+    fn locate(&self, token: &str) -> (u64, usize) {
+        let hash = self.hasher.hash_one(token);
+        // The table uses the low bits of the hash; the shard comes from the high ones.
+        let shard = usize::try_from(hash >> 32).unwrap_or(0) & (self.shards.len() - 1);
+        (hash, shard)
+    }
+
+    /// The entry for exactly this token, if it is cached and not past its deadline at `now`.
+    pub(crate) fn get(&self, token: &str, now: i64) -> Option<Arc<VerifiedToken>> {
+        let (hash, shard) = self.locate(token);
+        let found = self.shards[shard]
+            .table
+            .load()
+            .find(hash, |e| e.hash == hash && *e.token == *token)
+            .filter(|e| now < e.verified.deadline)
+            .map(|e| Arc::clone(&e.verified));
         #[cfg(feature = "metrics")]
         metrics::counter!(
             REQUESTS,
@@ -90,21 +145,137 @@ impl TokenCache {
         found
     }
 
-    pub(crate) async fn insert(&self, key: CacheKey, token: Arc<VerifiedToken>) {
-        if !token.ttl.is_zero() {
-            self.cache.insert(key, token).await;
+    /// Caches a verified token, unless it is no longer live. A full shard drops its entries
+    /// that are no longer live, then the one closest to its deadline.
+    pub(crate) fn insert(&self, token: &str, verified: Arc<VerifiedToken>, now: i64) {
+        if !verified.live(now) {
+            return;
+        }
+        let (hash, shard) = self.locate(token);
+        let bound = self.bounds[shard];
+        if bound == 0 {
+            return;
+        }
+        let entry = Entry {
+            hash,
+            token: Arc::from(token),
+            verified,
+        };
+        self.shards[shard].update(|table| {
+            if let Ok(old) = table.find_entry(hash, |e| e.hash == hash && *e.token == *token) {
+                old.remove();
+            }
+            if table.len() >= bound {
+                table.retain(|e| e.verified.live(now));
+            }
+            while table.len() >= bound {
+                let Some(soonest) = table.iter().map(|e| (e.verified.deadline, e.hash)).min()
+                else {
+                    break;
+                };
+                if let Ok(e) = table.find_entry(soonest.1, |e| {
+                    e.hash == soonest.1 && e.verified.deadline == soonest.0
+                }) {
+                    e.remove();
+                }
+            }
+            table.insert_unique(hash, entry, |e| e.hash);
+        });
+    }
+
+    /// Forgets a token (found expired, or its key left the key set).
+    pub(crate) fn remove(&self, token: &str) {
+        let (hash, shard) = self.locate(token);
+        let present = self.shards[shard]
+            .table
+            .load()
+            .find(hash, |e| e.hash == hash && *e.token == *token)
+            .is_some();
+        if present {
+            self.shards[shard].update(|table| {
+                if let Ok(e) = table.find_entry(hash, |e| e.hash == hash && *e.token == *token) {
+                    e.remove();
+                }
+            });
         }
     }
 
-    pub(crate) async fn remove(&self, key: &CacheKey) {
-        self.cache.invalidate(key).await;
-    }
-
     pub(crate) fn entry_count(&self) -> u64 {
-        self.cache.entry_count()
+        self.shards
+            .iter()
+            .map(|s| s.table.load().len() as u64)
+            .sum()
     }
 
-    pub(crate) async fn run_pending_tasks(&self) {
-        self.cache.run_pending_tasks().await;
+    /// Drops every entry that is no longer live at `now`.
+    pub(crate) fn purge(&self, now: i64) {
+        for shard in &self.shards {
+            let stale = shard.table.load().iter().any(|e| !e.verified.live(now));
+            if stale {
+                shard.update(|table| table.retain(|e| e.verified.live(now)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verified(deadline: i64) -> Arc<VerifiedToken> {
+        let key =
+            Arc::new(VerificationKey::insecure_hmac_secret(&[7; 32]).expect("a 32-byte secret"));
+        Arc::new(VerifiedToken {
+            claims: Claims::new(),
+            exp: None,
+            audience: Audience::from_payload(&serde_json::Map::new()),
+            alg: JwtAlgorithm::RS256,
+            kid: String::new(),
+            key,
+            issuer: 0,
+            deadline,
+        })
+    }
+
+    #[test]
+    fn a_hit_needs_the_whole_token_and_a_live_deadline() {
+        let cache = TokenCache::new(100);
+        cache.insert("token-a", verified(100), 10);
+        assert!(cache.get("token-a", 10).is_some());
+        assert!(cache.get("token-a", 99).is_some());
+        assert!(cache.get("token-a", 100).is_none(), "past its deadline");
+        assert!(cache.get("token-", 10).is_none());
+        assert!(cache.get("token-ab", 10).is_none());
+        cache.remove("token-a");
+        assert!(cache.get("token-a", 10).is_none());
+        assert_eq!(cache.entry_count(), 0);
+    }
+
+    #[test]
+    fn the_cache_stays_at_its_bound_and_drops_the_soonest_deadline_first() {
+        let cache = TokenCache::new(1);
+        cache.insert("late", verified(1000), 0);
+        cache.insert("soon", verified(10), 0);
+        assert_eq!(cache.entry_count(), 1);
+        // "soon" replaced "late" (the only slot), then "later" replaces "soon".
+        cache.insert("later", verified(2000), 0);
+        assert!(cache.get("later", 0).is_some());
+        assert!(cache.get("soon", 0).is_none());
+
+        let cache = TokenCache::new(1000);
+        for i in 0..10_000 {
+            cache.insert(&format!("token-{i}"), verified(100 + i), 0);
+        }
+        assert!(cache.entry_count() <= 1000);
+        assert!(cache.entry_count() >= 900, "{}", cache.entry_count());
+        cache.purge(20_000);
+        assert_eq!(cache.entry_count(), 0);
+    }
+
+    #[test]
+    fn an_entry_already_past_its_deadline_is_not_kept() {
+        let cache = TokenCache::new(10);
+        cache.insert("t", verified(5), 5);
+        assert_eq!(cache.entry_count(), 0);
     }
 }

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cache::{TokenCache, VerifiedToken, cache_key};
+use cache::{TokenCache, VerifiedToken};
 use checks::Audience;
 use issuer::{IssuerPolicy, IssuerRouter};
 use token::bearer_token;
@@ -257,16 +257,18 @@ impl JwtClaimMapper {
         self.inner.verifications.load(Ordering::Relaxed)
     }
 
-    /// How many verified tokens are cached (approximate until pending cache work has run).
+    /// How many verified tokens are cached, including any past their `exp` or maximum age
+    /// that no call has dropped yet (see [`sync_cache`](Self::sync_cache)).
     #[must_use]
     pub fn cached_tokens(&self) -> u64 {
         self.inner.cache.as_ref().map_or(0, TokenCache::entry_count)
     }
 
-    /// Runs the cache's pending housekeeping (evictions, counts) now.
+    /// Drops the cached tokens past their `exp` or their maximum age now, rather than when a
+    /// call or a full cache meets them.
     pub async fn sync_cache(&self) {
         if let Some(cache) = &self.inner.cache {
-            cache.run_pending_tasks().await;
+            cache.purge(self.inner.now());
         }
     }
 
@@ -302,12 +304,11 @@ impl Inner {
             return Ok(Claims::new().with_auth_type("jwt"));
         };
         let now = self.now();
-        let key = self.cache.as_ref().map(|_| cache_key(jwt));
-        if let (Some(cache), Some(key)) = (&self.cache, &key)
-            && let Some(hit) = cache.get(key).await
+        if let Some(cache) = &self.cache
+            && let Some(hit) = cache.get(jwt, now)
         {
             if checks::is_expired(hit.exp, now, self.leeway) {
-                cache.remove(key).await;
+                cache.remove(jwt);
                 return Err(ClaimsError::new(ClaimsErrorKind::Time, "Token is expired"));
             }
             let key_still_there = self
@@ -321,12 +322,11 @@ impl Inner {
                 return Ok(hit.claims.clone());
             }
             // The signing key left the key set: forget the token and check it afresh.
-            cache.remove(key).await;
+            cache.remove(jwt);
         }
-        let verified = self.verify(jwt, now).await?;
-        let verified = Arc::new(verified);
-        if let (Some(cache), Some(key)) = (&self.cache, key) {
-            cache.insert(key, Arc::clone(&verified)).await;
+        let verified = Arc::new(self.verify(jwt, now).await?);
+        if let Some(cache) = &self.cache {
+            cache.insert(jwt, Arc::clone(&verified), now);
         }
         verified.audience.check(audience)?;
         Ok(verified.claims.clone())
@@ -367,8 +367,8 @@ impl Inner {
         checks::check_issuer(&token.payload, policy.issuer.as_deref())?;
         policy.check_audience(&audience)?;
         let claims = policy.claims(&token.payload)?;
-        let until_exp = exp.map_or(u64::MAX, |exp| u64::try_from(exp - now).unwrap_or(0));
-        let ttl = self.cache_max_age.min(Duration::from_secs(until_exp));
+        let max_age = i64::try_from(self.cache_max_age.as_secs()).unwrap_or(i64::MAX);
+        let deadline = now.saturating_add(max_age);
         Ok(VerifiedToken {
             claims,
             exp,
@@ -377,7 +377,7 @@ impl Inner {
             kid: token.kid,
             key,
             issuer,
-            ttl,
+            deadline,
         })
     }
 }
