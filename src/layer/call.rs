@@ -4,7 +4,9 @@
 //! [`Ending`], and [`Call::finish`] records it (span fields, metrics, one log line) in one
 //! place before the call is forwarded or answered.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, Request, Response};
@@ -266,12 +268,19 @@ impl<'a> Call<'a> {
         prefix: &mut Prefix,
     ) -> Result<RequestMessage, Status> {
         let encoding = Encoding::from_headers(req.headers())?;
-        let first = tokio::time::timeout(
-            self.shared.body_timeout,
-            read_first_message(req.body_mut(), encoding, self.shared.max_message_size),
-        )
-        .await
-        .map_err(|_| Status::deadline_exceeded("timed out waiting for the request message"))??;
+        let read = read_first_message(req.body_mut(), encoding, self.shared.max_message_size);
+        let mut read = std::pin::pin!(read);
+        // A unary message usually arrives with the headers: read it at once, and start the
+        // deadline (a clock read and a timer) only when it has to be waited for.
+        let now = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+        let first = match now {
+            Poll::Ready(first) => first,
+            Poll::Pending => tokio::time::timeout(self.shared.body_timeout, read)
+                .await
+                .map_err(|_| {
+                    Status::deadline_exceeded("timed out waiting for the request message")
+                })?,
+        }?;
         let bytes = first.message.clone();
         *prefix = first.replay(self.keep_compressed);
         let mut message = RequestMessage::new(bytes);
@@ -430,7 +439,9 @@ impl<'a> Call<'a> {
             .record(&self.api, ending.namespace(), outcome, authorizer_latency);
         self.span.in_scope(|| ending.log());
         self.audit(&ending, outcome);
-        let denial = (!dry_run).then(|| ending.denial(&self.api)).flatten();
+        // What a refusal is matters only to a style or hook that reshapes the answer.
+        let reshaped = !dry_run && self.shared.denials.reshapes();
+        let denial = reshaped.then(|| ending.denial(&self.api)).flatten();
         match (
             ending.next(dry_run, self.shared.expose_authorizer_errors),
             denial,

@@ -116,6 +116,11 @@ pub(crate) struct Denials {
 
 impl Denials {
     /// The status to send for `denial`, given Temporal's answer `status`.
+    /// Whether [`respond`](Self::respond) can answer other than with the status it is given.
+    pub(crate) fn reshapes(&self) -> bool {
+        self.style != DenialStyle::Temporal || self.hook.is_some()
+    }
+
     pub(crate) fn respond(&self, denial: &Denial, status: Status) -> Status {
         let status = match (self.style, denial.kind) {
             (DenialStyle::Grpc, DenialKind::Unauthenticated) => unauthenticated(),

@@ -130,9 +130,10 @@ impl NamespaceKeys {
 #[derive(Debug)]
 pub(crate) struct Meters {
     decisions: [Key; 6],
-    apis: HashMap<Arc<str>, [Key; 6]>,
+    /// By API path, looked up on every call (fast hasher: the keys are the tables' paths).
+    apis: HashMap<Arc<str>, [Key; 6], foldhash::fast::RandomState>,
     unknown_api: [Key; 6],
-    known: HashMap<String, NamespaceKeys>,
+    known: HashMap<String, NamespaceKeys, foldhash::fast::RandomState>,
     unknown: NamespaceKeys,
 }
 
