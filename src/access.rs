@@ -57,17 +57,20 @@ pub struct MethodAccess {
 /// an entry, [`ApiAccess::with_service`] covers every method of a service.
 #[derive(Clone, Debug)]
 pub struct ApiAccess {
-    methods: HashMap<Arc<str>, MethodAccess>,
-    services: HashMap<Arc<str>, MethodAccess>,
+    // Looked up on every call, so with a fast hasher; the keys are the table's own paths.
+    methods: HashMap<Arc<str>, MethodAccess, FastHash>,
+    services: HashMap<Arc<str>, MethodAccess, FastHash>,
 }
+
+type FastHash = foldhash::fast::RandomState;
 
 impl ApiAccess {
     /// An empty table: every API is unknown (denied by the default authorizer).
     #[must_use]
     pub fn empty() -> ApiAccess {
         ApiAccess {
-            methods: HashMap::new(),
-            services: HashMap::new(),
+            methods: HashMap::default(),
+            services: HashMap::default(),
         }
     }
 

@@ -17,7 +17,8 @@
 # Environment: CONCURRENCY (64), CONNECTIONS (4), DURATION seconds per run (8), WARMUP (2),
 #              METHOD (describe-namespace), PORT (17233), TRANSPORTS ("plaintext mtls"),
 #              ENCODINGS ("identity gzip"), PIN (1; 0 to leave scheduling to the kernel),
-#              SKIP_BUILD (unset).
+#              FRONTEND (the frontend binary to measure; default the one built here, e.g. an
+#              older build to compare releases), SKIP_BUILD (unset).
 # Prints each run, then per configuration the medians and the median ratios (layer / none).
 set -euo pipefail
 
@@ -71,7 +72,7 @@ server_args() { # transport variant
 
 start_server() {
     # shellcheck disable=SC2046
-    RUST_LOG=warn "${server_cpu[@]}" "$bin/frontend" --listen "127.0.0.1:$port" $(server_args "$@") \
+    RUST_LOG=warn "${server_cpu[@]}" "${FRONTEND:-$bin/frontend}" --listen "127.0.0.1:$port" $(server_args "$@") \
         > "$work/server.out" 2> "$work/server.err" &
     server_pid=$!
     for _ in $(seq 1 100); do
