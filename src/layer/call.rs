@@ -23,7 +23,7 @@ use super::denial::{Denial, DenialKind};
 use super::forward_body::ForwardBody;
 use super::namespace::scan_string_field;
 use super::outcome::Outcome;
-use super::status::permission_denied;
+use super::status::{generic_denial, permission_denied};
 use super::{Audience, MethodPlan, Shared};
 use crate::temporal::RESPOND_WORKFLOW_TASK_COMPLETED;
 use crate::{
@@ -74,6 +74,7 @@ where
             forward_with(req, claims).await
         }
         Next::Respond(status) => Ok(status.into_http()),
+        Next::Refuse => Ok(generic_denial()),
     }
 }
 
@@ -120,6 +121,9 @@ enum Next {
     /// Denied, but the layer runs in dry-run mode.
     LetThrough(Option<Claims>),
     Respond(Status),
+    /// Refused with Temporal's generic denial (`PERMISSION_DENIED`, `Request unauthorized.`,
+    /// no reason): the most common refusal, answered from headers built once.
+    Refuse,
 }
 
 impl<'a> Call<'a> {
@@ -167,7 +171,7 @@ impl<'a> Call<'a> {
         if matches!(self.shared.audience, Audience::Fn(_)) || self.shared.dry_run {
             return self.decide_request_first(credentials, req, prefix).await;
         }
-        let claims = match self.claims(credentials, None).instrument(self.span()).await {
+        let claims = match self.in_span(self.claims(credentials, None)).await {
             Ok(claims) => claims,
             Err(error) => {
                 return Ending::MapperFailed {
@@ -183,10 +187,7 @@ impl<'a> Call<'a> {
             .shared
             .authorizer
             .needs_request_for(&self.api, claims.as_ref());
-        let (namespace, request) = match self
-            .first_message(req, needs, prefix)
-            .instrument(self.span())
-            .await
+        let (namespace, request) = match self.in_span(self.first_message(req, needs, prefix)).await
         {
             Ok(first) => first,
             Err(status) => return Ending::Malformed(status),
@@ -204,18 +205,14 @@ impl<'a> Call<'a> {
         prefix: &mut Prefix,
     ) -> Ending {
         let needs = self.shared.authorizer.needs_request(&self.api);
-        let (namespace, request) = match self
-            .first_message(req, needs, prefix)
-            .instrument(self.span())
-            .await
+        let (namespace, request) = match self.in_span(self.first_message(req, needs, prefix)).await
         {
             Ok(first) => first,
             Err(status) => return Ending::Malformed(status),
         };
         self.span.record("namespace", namespace.as_str());
         let claims = match self
-            .claims(credentials, request.as_ref())
-            .instrument(self.span())
+            .in_span(self.claims(credentials, request.as_ref()))
             .await
         {
             Ok(claims) => claims,
@@ -385,10 +382,7 @@ impl<'a> Call<'a> {
     ) -> (Result<Decision, Status>, Duration) {
         let started = stopwatch();
         let decision = self
-            .shared
-            .authorizer
-            .authorize(claims, target)
-            .instrument(self.span())
+            .in_span(self.shared.authorizer.authorize(claims, target))
             .await;
         (decision, started.map(|s| s.elapsed()).unwrap_or_default())
     }
@@ -449,12 +443,22 @@ impl<'a> Call<'a> {
             (Next::Respond(status), Some(denial)) => {
                 Next::Respond(self.shared.denials.respond(&denial, status))
             }
+            (Next::Refuse, Some(denial)) => {
+                Next::Respond(self.shared.denials.respond(&denial, permission_denied("")))
+            }
             (next, _) => next,
         }
     }
 
-    fn span(&self) -> Span {
-        self.span.clone()
+    /// `step` inside the call's span, so its events carry the call's fields; when nothing
+    /// listens (the span is disabled), as it is: entering a disabled span on every poll still
+    /// costs.
+    async fn in_span<F: Future>(&self, step: F) -> F::Output {
+        if self.span.is_disabled() {
+            step.await
+        } else {
+            step.instrument(self.span.clone()).await
+        }
     }
 
     /// Hands the call's record to the audit sink, when there is one and it wants this call.
@@ -635,17 +639,18 @@ impl Ending {
         match self {
             Ending::Malformed(status) => Next::Respond(status),
             Ending::MapperFailed { .. } if dry_run => Next::LetThrough(None),
-            Ending::MapperFailed { .. } => Next::Respond(permission_denied("")),
+            Ending::MapperFailed { .. } => Next::Refuse,
             Ending::Decided {
                 claims, decision, ..
             } => match decision {
                 Ok(Decision::Allow) => Next::Forward(claims),
                 _ if dry_run => Next::LetThrough(claims),
-                Ok(Decision::Deny { reason }) => {
-                    Next::Respond(permission_denied(reason.as_deref().unwrap_or_default()))
-                }
+                Ok(Decision::Deny { reason: None }) => Next::Refuse,
+                Ok(Decision::Deny {
+                    reason: Some(reason),
+                }) => Next::Respond(permission_denied(&reason)),
                 Err(status) if expose_authorizer_errors => Next::Respond(status),
-                Err(_) => Next::Respond(permission_denied("")),
+                Err(_) => Next::Refuse,
             },
         }
     }
