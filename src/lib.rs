@@ -108,6 +108,7 @@ mod access;
 mod audit;
 mod auth_info;
 mod authorizer;
+mod ca_fingerprint;
 mod claim_mapper;
 mod claims;
 #[cfg(feature = "config")]
@@ -138,6 +139,7 @@ pub use auth_info::AuthInfo;
 pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
 };
+pub use ca_fingerprint::{CaFingerprint, CaFingerprintError};
 #[cfg(feature = "cedar")]
 pub use authorizer::{CedarAuthorizer, CedarAuthorizerBuilder, CedarError, CedarErrorKind, Reload};
 #[cfg(feature = "config")]

@@ -11,6 +11,7 @@
 //!
 //! Compiled with the `tls` feature.
 
+mod anchors;
 mod client;
 mod config;
 mod error;
