@@ -18,6 +18,10 @@ use std::sync::Arc;
 use rustls::crypto::CryptoProvider;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 
+#[cfg(feature = "config")]
+use super::config::GroupTls;
+#[cfg(feature = "config")]
+use super::load::load_cas;
 use crate::CaFingerprint;
 
 /// The client CAs of one server config, ready to tell which of them a chain verifies to.
@@ -103,6 +107,33 @@ impl ClientAnchors {
         }
         out
     }
+}
+
+/// The fingerprints of every client CA certificate `group` trusts, in its default server
+/// section and its host overrides, without repeats; only sections that require client
+/// certificates count. A section whose CAs do not load is left out: building the acceptor
+/// reports that error.
+#[cfg(feature = "config")]
+pub(crate) fn trusted_client_cas(group: &GroupTls) -> Vec<CaFingerprint> {
+    let mut out = Vec::new();
+    let servers = std::iter::once(&group.server).chain(group.host_overrides.values());
+    for server in servers.filter(|s| s.is_enabled() && s.require_client_auth) {
+        let Ok(cas) = load_cas(
+            &server.client_ca_files,
+            &server.client_ca_data,
+            "clientCaFiles",
+            "clientCaData",
+        ) else {
+            continue;
+        };
+        for cert in cas.iter().flatten() {
+            let fingerprint = CaFingerprint::of_der(cert.as_ref());
+            if !out.contains(&fingerprint) {
+                out.push(fingerprint);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
