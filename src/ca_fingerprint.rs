@@ -161,16 +161,17 @@ mod tests {
             serde_json::from_str::<CaFingerprint>(&format!("\"{HEX}\"")).unwrap(),
             plain
         );
-        assert_eq!(
-            serde_json::to_string(&plain).unwrap(),
-            format!("\"{HEX}\"")
-        );
+        assert_eq!(serde_json::to_string(&plain).unwrap(), format!("\"{HEX}\""));
     }
 
     #[test]
     fn anything_else_is_refused() {
         let err = |s: &str| s.parse::<CaFingerprint>().unwrap_err().to_string();
-        assert!(err(&HEX[..40]).contains("40 hex digits, not 64"), "{}", err(&HEX[..40]));
+        assert!(
+            err(&HEX[..40]).contains("40 hex digits, not 64"),
+            "{}",
+            err(&HEX[..40])
+        );
         assert!(err(&format!("{HEX}00")).contains("66 hex digits, not 64"));
         assert!(err(&HEX.replace('a', "g")).contains("'g' is not a hex digit"));
         assert!(err("").contains("0 hex digits"));

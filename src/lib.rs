@@ -139,9 +139,9 @@ pub use auth_info::AuthInfo;
 pub use authorizer::{
     Access, ApiAccess, Authorizer, DefaultAuthorizer, MethodAccess, NoopAuthorizer, Scope,
 };
-pub use ca_fingerprint::{CaFingerprint, CaFingerprintError};
 #[cfg(feature = "cedar")]
 pub use authorizer::{CedarAuthorizer, CedarAuthorizerBuilder, CedarError, CedarErrorKind, Reload};
+pub use ca_fingerprint::{CaFingerprint, CaFingerprintError};
 #[cfg(feature = "config")]
 pub use claim_mapper::{
     API_KEY_AUTH_TYPE, ApiKeyClaimMapper, ApiKeyClaimMapperBuilder, ApiKeyError, api_key_sha256,

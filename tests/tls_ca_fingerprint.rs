@@ -73,7 +73,10 @@ async fn call(addr: SocketAddr, server_ca: &Ca, client: &Leaf) -> tonic::Code {
 /// `global.tls.frontend` trusting `cas`, and `rules` as YAML under `certificateClaimRules`.
 fn config(server_ca: &Ca, cas: &[&Ca], rules: &str) -> Config {
     let server = server_ca.server(&["localhost"]);
-    let cas: Vec<String> = cas.iter().map(|ca| format!("\"{}\"", b64(&ca.pem))).collect();
+    let cas: Vec<String> = cas
+        .iter()
+        .map(|ca| format!("\"{}\"", b64(&ca.pem)))
+        .collect();
     let yaml = format!(
         "global:\n  tls:\n    frontend:\n      server:\n        certData: \"{}\"\n        \
          keyData: \"{}\"\n        clientCaData: [{}]\n        requireClientAuth: true\n  \
@@ -193,7 +196,11 @@ async fn the_issuing_ca_travels_with_the_connection_and_is_unknown_without_our_c
     );
     // The same config loaded from its CA data: A's certificate is granted.
     let tls = config.frontend_tls().unwrap().unwrap();
-    let addr = serve(tls.acceptor(), CertificateClaimMapper::new(vec![rule]).unwrap()).await;
+    let addr = serve(
+        tls.acceptor(),
+        CertificateClaimMapper::new(vec![rule]).unwrap(),
+    )
+    .await;
     assert_eq!(
         call(addr, &server_ca, &ca_a.client("deployer")).await,
         tonic::Code::Ok

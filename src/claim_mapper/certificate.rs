@@ -512,8 +512,12 @@ mod tests {
         let ca_a = CaFingerprint::of_der(b"ca a");
         let ca_b = CaFingerprint::of_der(b"ca b");
         let mapper = CertificateClaimMapper::new(vec![
-            rule(CertificateField::CommonName, "deployer", &["temporal-system:admin"])
-                .with_ca_fingerprint(ca_a),
+            rule(
+                CertificateField::CommonName,
+                "deployer",
+                &["temporal-system:admin"],
+            )
+            .with_ca_fingerprint(ca_a),
             rule(CertificateField::CommonName, "deployer", &["default:read"]),
         ])
         .unwrap();
@@ -547,7 +551,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(bad.contains("invalid CA fingerprint \"e3:b0\": 4 hex digits, not 64"), "{bad}");
+        assert!(
+            bad.contains("invalid CA fingerprint \"e3:b0\": 4 hex digits, not 64"),
+            "{bad}"
+        );
         // Unbound rules serialize as before, without the key.
         let json = serde_json::to_string(&rule(CertificateField::CommonName, "x", &[])).unwrap();
         assert!(!json.contains("caFingerprint"), "{json}");

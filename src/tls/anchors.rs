@@ -144,7 +144,11 @@ mod tests {
     #[test]
     fn no_anchors_no_fingerprint() {
         let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
-        assert!(ClientAnchors::none().issuers_of(&[garbage.clone()]).is_empty());
+        assert!(
+            ClientAnchors::none()
+                .issuers_of(&[garbage.clone()])
+                .is_empty()
+        );
         let provider = crate::tls::provider().unwrap();
         let anchors = ClientAnchors::new(&[vec![garbage.clone()]], provider);
         assert!(anchors.anchors.is_empty());

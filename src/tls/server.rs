@@ -177,8 +177,7 @@ impl Snapshot {
         let material = ServerMaterial::load(&group.server).map_err(|e| e.prefixed("server"))?;
         material.digest_into(&mut hasher);
         track(&material, "server", &mut tracked);
-        let default =
-            Served::build(&group.server, &material).map_err(|e| e.prefixed("server"))?;
+        let default = Served::build(&group.server, &material).map_err(|e| e.prefixed("server"))?;
         let mut hosts: Vec<_> = group.host_overrides.iter().collect();
         hosts.sort_by(|a, b| a.0.cmp(b.0));
         let mut overrides = HashMap::with_capacity(hosts.len());
