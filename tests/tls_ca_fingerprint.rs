@@ -206,3 +206,39 @@ async fn the_issuing_ca_travels_with_the_connection_and_is_unknown_without_our_c
         tonic::Code::Ok
     );
 }
+
+#[tokio::test]
+async fn the_issuing_ca_is_the_configured_anchor_not_a_presented_intermediate() {
+    let server_ca = Ca::new("server-ca");
+    let root = Ca::new("clients-root");
+    let intermediate = root.intermediate("clients-intermediate");
+    let other = Ca::new("clients-other");
+    let leaf = intermediate.client("deployer");
+    // The client sends its leaf and the intermediate; only the root is configured.
+    let with_chain = Leaf {
+        cert_pem: format!("{}{}", leaf.cert_pem, intermediate.pem),
+        ..leaf
+    };
+    let config = config(&server_ca, &[&root, &other], "      []\n");
+    let tls = config.frontend_tls().unwrap().unwrap();
+    let bound_to = |ca: &Ca| {
+        CertificateClaimMapper::new(vec![
+            CertificateRule::new(
+                CertificateField::CommonName,
+                "deployer",
+                ["temporal-system:admin"],
+            )
+            .with_ca_fingerprint(CaFingerprint::of_der(&ca.der)),
+        ])
+        .unwrap()
+    };
+    let addr = serve(tls.acceptor(), bound_to(&root)).await;
+    assert_eq!(call(addr, &server_ca, &with_chain).await, tonic::Code::Ok);
+    // The intermediate the client presented is not a CA the server trusts: bound to it, the
+    // rule matches nothing.
+    let addr = serve(tls.acceptor(), bound_to(&intermediate)).await;
+    assert_eq!(
+        call(addr, &server_ca, &with_chain).await,
+        tonic::Code::PermissionDenied
+    );
+}
