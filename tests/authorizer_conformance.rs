@@ -1180,7 +1180,8 @@ fn with_service_covers_every_method_of_that_service_only() {
 #[test]
 fn with_method_replaces_a_temporal_entry() {
     let api = path("WS/ListNamespaces");
-    let authz = DefaultAuthorizer::new().with_access(ApiAccess::temporal()
+    let authz = DefaultAuthorizer::new().with_access(
+        ApiAccess::temporal()
             .try_with_method(&api, Scope::Cluster, Access::Admin)
             .unwrap(),
     );
