@@ -332,7 +332,7 @@ fn truth_table_access() -> (ApiAccess, Vec<(Scope, Access, String)>) {
     for scope in [Scope::Cluster, Scope::Namespace] {
         for a in ACCESSES {
             let p = format!("/truth.v1.Table/{scope:?}{a:?}");
-            access = access.try_with_method(&p, scope, a).unwrap();
+            access = access.try_with_method(&p, scope, a).expect("a method path");
             methods.push((scope, a, p));
         }
     }
@@ -1072,13 +1072,13 @@ fn shop_authorizer() -> DefaultAuthorizer {
     DefaultAuthorizer::new().with_access(
         ApiAccess::temporal()
             .try_with_method(ORDERS_GET, Scope::Namespace, Access::Read)
-            .unwrap()
+            .expect("a method path")
             .try_with_method(ORDERS_PUT, Scope::Namespace, Access::Write)
-            .unwrap()
+            .expect("a method path")
             .with_service("shop.v1.Admin", Scope::Cluster, Access::Admin)
             .with_service("/shop.v1.Reports/", Scope::Namespace, Access::Read)
             .try_with_method("/shop.v1.Admin/Ping", Scope::Cluster, Access::Read)
-            .unwrap(),
+            .expect("a method path"),
     )
 }
 
@@ -1183,7 +1183,7 @@ fn with_method_replaces_a_temporal_entry() {
     let authz = DefaultAuthorizer::new().with_access(
         ApiAccess::temporal()
             .try_with_method(&api, Scope::Cluster, Access::Admin)
-            .unwrap(),
+            .expect("a method path"),
     );
     assert_eq!(
         authz.decide(Some(&system(Role::READER)), &target(&api, "")),

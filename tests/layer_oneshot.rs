@@ -1006,7 +1006,7 @@ fn demo_access() -> DefaultAuthorizer {
         ApiAccess::temporal()
             .with_service(demo::SERVICE, Scope::Namespace, Access::Write)
             .try_with_method(demo::GET_SERVER_INFO, Scope::Cluster, Access::Read)
-            .unwrap(),
+            .expect("a method path"),
     )
 }
 

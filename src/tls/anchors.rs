@@ -146,7 +146,7 @@ mod tests {
         let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
         assert!(
             ClientAnchors::none()
-                .issuers_of(&[garbage.clone()])
+                .issuers_of(std::slice::from_ref(&garbage))
                 .is_empty()
         );
         let provider = crate::tls::provider().unwrap();

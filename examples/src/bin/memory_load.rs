@@ -123,7 +123,7 @@ async fn call(mut channel: Channel, body: Bytes, token: Option<Arc<str>>) -> i32
         return code;
     }
     match body.collect().await {
-        Ok(collected) => collected.trailers().and_then(|t| status(t)).unwrap_or(-1),
+        Ok(collected) => collected.trailers().and_then(status).unwrap_or(-1),
         Err(_) => -1,
     }
 }
