@@ -108,6 +108,7 @@ mod access;
 mod audit;
 mod auth_info;
 mod authorizer;
+mod ca_fingerprint;
 mod claim_mapper;
 mod claims;
 #[cfg(feature = "config")]
@@ -140,6 +141,7 @@ pub use authorizer::{
 };
 #[cfg(feature = "cedar")]
 pub use authorizer::{CedarAuthorizer, CedarAuthorizerBuilder, CedarError, CedarErrorKind, Reload};
+pub use ca_fingerprint::{CaFingerprint, CaFingerprintError};
 #[cfg(feature = "config")]
 pub use claim_mapper::{
     API_KEY_AUTH_TYPE, ApiKeyClaimMapper, ApiKeyClaimMapperBuilder, ApiKeyError, api_key_sha256,

@@ -14,6 +14,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use rustls_pki_types::CertificateDer;
+
+use crate::CaFingerprint;
 #[cfg(feature = "tls")]
 use x509_parser::prelude::*;
 
@@ -55,6 +57,13 @@ pub struct TlsConnection {
     pub uris: Vec<String>,
     /// Email addresses from the SAN extension.
     pub emails: Vec<String>,
+    /// The SHA-256 fingerprints of the configured CA certificates the chain was verified to:
+    /// the trust anchor the verification ended at (and any other configured CA certificate
+    /// with the same subject and key, such as a re-issued CA). Filled in only by this crate's
+    /// [`TlsAcceptor`](crate::tls::TlsAcceptor) built from CA files or data; empty when the
+    /// issuing CA is not known (tonic's own TLS, an acceptor over a ready-made rustls config),
+    /// and then a [`CertificateRule`](crate::CertificateRule) bound to a CA does not match.
+    pub ca_fingerprints: Vec<CaFingerprint>,
 }
 
 impl TlsConnection {
@@ -138,6 +147,20 @@ impl PeerIdentity {
     #[must_use]
     pub fn from_chain(chain: &[CertificateDer<'static>]) -> Option<PeerIdentity> {
         let (subject, connection) = peer_identity(chain)?;
+        Some(PeerIdentity {
+            subject: Arc::new(subject),
+            connection: Arc::new(connection),
+        })
+    }
+
+    /// As [`from_chain`](Self::from_chain), for a chain known to have been verified to the
+    /// configured CA certificates with these fingerprints.
+    pub(crate) fn from_verified_chain(
+        chain: &[CertificateDer<'static>],
+        ca_fingerprints: Vec<CaFingerprint>,
+    ) -> Option<PeerIdentity> {
+        let (subject, mut connection) = peer_identity(chain)?;
+        connection.ca_fingerprints = ca_fingerprints;
         Some(PeerIdentity {
             subject: Arc::new(subject),
             connection: Arc::new(connection),

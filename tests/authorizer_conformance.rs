@@ -332,7 +332,7 @@ fn truth_table_access() -> (ApiAccess, Vec<(Scope, Access, String)>) {
     for scope in [Scope::Cluster, Scope::Namespace] {
         for a in ACCESSES {
             let p = format!("/truth.v1.Table/{scope:?}{a:?}");
-            access = access.with_method(&p, scope, a);
+            access = access.try_with_method(&p, scope, a).expect("a method path");
             methods.push((scope, a, p));
         }
     }
@@ -1071,11 +1071,14 @@ const ORDERS_PUT: &str = "/shop.v1.Orders/Put";
 fn shop_authorizer() -> DefaultAuthorizer {
     DefaultAuthorizer::new().with_access(
         ApiAccess::temporal()
-            .with_method(ORDERS_GET, Scope::Namespace, Access::Read)
-            .with_method(ORDERS_PUT, Scope::Namespace, Access::Write)
+            .try_with_method(ORDERS_GET, Scope::Namespace, Access::Read)
+            .expect("a method path")
+            .try_with_method(ORDERS_PUT, Scope::Namespace, Access::Write)
+            .expect("a method path")
             .with_service("shop.v1.Admin", Scope::Cluster, Access::Admin)
             .with_service("/shop.v1.Reports/", Scope::Namespace, Access::Read)
-            .with_method("/shop.v1.Admin/Ping", Scope::Cluster, Access::Read),
+            .try_with_method("/shop.v1.Admin/Ping", Scope::Cluster, Access::Read)
+            .expect("a method path"),
     )
 }
 
@@ -1177,11 +1180,11 @@ fn with_service_covers_every_method_of_that_service_only() {
 #[test]
 fn with_method_replaces_a_temporal_entry() {
     let api = path("WS/ListNamespaces");
-    let authz = DefaultAuthorizer::new().with_access(ApiAccess::temporal().with_method(
-        &api,
-        Scope::Cluster,
-        Access::Admin,
-    ));
+    let authz = DefaultAuthorizer::new().with_access(
+        ApiAccess::temporal()
+            .try_with_method(&api, Scope::Cluster, Access::Admin)
+            .expect("a method path"),
+    );
     assert_eq!(
         authz.decide(Some(&system(Role::READER)), &target(&api, "")),
         Decision::deny()

@@ -1032,7 +1032,8 @@ fn demo_access() -> DefaultAuthorizer {
     DefaultAuthorizer::new().with_access(
         ApiAccess::temporal()
             .with_service(demo::SERVICE, Scope::Namespace, Access::Write)
-            .with_method(demo::GET_SERVER_INFO, Scope::Cluster, Access::Read),
+            .try_with_method(demo::GET_SERVER_INFO, Scope::Cluster, Access::Read)
+            .expect("a method path"),
     )
 }
 

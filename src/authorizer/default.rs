@@ -21,10 +21,11 @@ use crate::{ApiAccess, Authorizer, BoxFuture, CallTarget, Claims, Decision, Role
 ///
 /// let authz = DefaultAuthorizer::new().with_access(
 ///     ApiAccess::temporal()
-///         .with_method("/shop.Orders/Get", Scope::Namespace, Access::Read)
+///         .try_with_method("/shop.Orders/Get", Scope::Namespace, Access::Read)?
 ///         .with_service("shop.Admin", Scope::Cluster, Access::Admin),
 /// );
 /// # let _ = authz;
+/// # Ok::<(), tonic_authz::InvalidMethodPath>(())
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct DefaultAuthorizer {

@@ -6,6 +6,12 @@
 //! grants the system role). Rules are checked when the mapper is built, so a typo in a role is
 //! a start-up error rather than a silently missing permission.
 //!
+//! A rule may also name the CA that must have issued the certificate, by the SHA-256
+//! fingerprint of the CA certificate ([`CertificateRule::with_ca_fingerprint`], `caFingerprint`
+//! in config). When more than one CA is trusted, any of them can issue a certificate with the
+//! same name; a bound rule matches only a chain this crate's acceptor verified to that CA, and
+//! nothing when the issuing CA is unknown (see [`TlsConnection::ca_fingerprints`]).
+//!
 //! # Example
 //! ```
 //! use tonic_authz::{CertificateClaimMapper, CertificateField, CertificateRule};
@@ -14,6 +20,13 @@
 //!     CertificateRule::new(CertificateField::CommonName, "worker-*", ["billing:worker"]),
 //!     CertificateRule::new(CertificateField::Uri, "spiffe://example/ns/billing", ["billing:write"]),
 //!     CertificateRule::new(CertificateField::OrganizationalUnit, "ops", ["temporal-system:admin"]),
+//!     // Only for certificates issued by this CA (the SHA-256 of its DER):
+//!     CertificateRule::new(CertificateField::CommonName, "deployer", ["temporal-system:admin"])
+//!         .with_ca_fingerprint(
+//!             "5e:4f:7a:65:a5:0c:59:8a:52:9b:ad:26:01:48:3b:d3:2e:b8:11:0f:44:2c:7a:40:2d:8c:de:83:f1:4d:ba:ba"
+//!                 .parse()
+//!                 .unwrap(),
+//!         ),
 //! ])
 //! .unwrap();
 //!
@@ -31,7 +44,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::permission::{DEFAULT_SYSTEM_NAMESPACES, PermissionFormat, PermissionParser};
 use crate::{
-    AuthInfo, BoxFuture, ClaimMapper, Claims, ClaimsError, Role, TlsConnection, TlsSubject,
+    AuthInfo, BoxFuture, CaFingerprint, ClaimMapper, Claims, ClaimsError, Role, TlsConnection,
+    TlsSubject,
 };
 
 /// The `auth_type` of claims this mapper produces.
@@ -68,6 +82,11 @@ pub struct CertificateRule {
     /// (case-insensitive); a system namespace (`temporal-system` and `system` unless
     /// configured otherwise, the same list as the JWT mapper's) means the system role.
     pub permissions: Vec<String>,
+    /// When set, the rule matches only certificates verified to the CA certificate with this
+    /// SHA-256 fingerprint (`caFingerprint` in config: hex, colons allowed). Default: none,
+    /// any trusted CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_fingerprint: Option<CaFingerprint>,
 }
 
 impl CertificateRule {
@@ -82,7 +101,18 @@ impl CertificateRule {
             field,
             value: value.into(),
             permissions: permissions.into_iter().map(Into::into).collect(),
+            ca_fingerprint: None,
         }
+    }
+
+    /// Binds the rule to one CA: it then matches only client certificates whose chain was
+    /// verified to the configured CA certificate with this fingerprint (see
+    /// [`TlsConnection::ca_fingerprints`]), and nothing when the issuing CA is not known.
+    /// Default: unbound (a certificate from any trusted CA can match).
+    #[must_use]
+    pub fn with_ca_fingerprint(mut self, fingerprint: CaFingerprint) -> CertificateRule {
+        self.ca_fingerprint = Some(fingerprint);
+        self
     }
 }
 
@@ -116,12 +146,20 @@ struct CompiledRule {
     /// The value without its trailing `*`.
     value: String,
     prefix: bool,
+    /// The CA the certificate must have been verified to, if the rule names one.
+    ca: Option<CaFingerprint>,
     system: Role,
     namespaces: Vec<(String, Role)>,
 }
 
 impl CompiledRule {
     fn matches(&self, subject: Option<&TlsSubject>, conn: Option<&TlsConnection>) -> bool {
+        // Fail closed: a CA-bound rule needs the issuing CA to be known and to be that CA.
+        if let Some(ca) = &self.ca
+            && !conn.is_some_and(|c| c.ca_fingerprints.contains(ca))
+        {
+            return false;
+        }
         let test = |candidate: &str| {
             if candidate.is_empty() {
                 return false;
@@ -246,6 +284,7 @@ impl CertificateClaimMapper {
                 field: rule.field,
                 value,
                 prefix,
+                ca: rule.ca_fingerprint,
                 system,
                 namespaces,
             });
@@ -466,6 +505,59 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_rule_bound_to_a_ca_matches_only_that_ca() {
+        let ca_a = CaFingerprint::of_der(b"ca a");
+        let ca_b = CaFingerprint::of_der(b"ca b");
+        let mapper = CertificateClaimMapper::new(vec![
+            rule(
+                CertificateField::CommonName,
+                "deployer",
+                &["temporal-system:admin"],
+            )
+            .with_ca_fingerprint(ca_a),
+            rule(CertificateField::CommonName, "deployer", &["default:read"]),
+        ])
+        .unwrap();
+        let s = subject("deployer", &[], &[]);
+        let issued_by = |cas: &[CaFingerprint]| TlsConnection {
+            ca_fingerprints: cas.to_vec(),
+            ..TlsConnection::default()
+        };
+        // Issued by A: both rules.
+        let claims = mapper.map(Some(&s), Some(&issued_by(&[ca_b, ca_a])));
+        assert_eq!(claims.system(), Role::ADMIN);
+        assert_eq!(claims.namespace_role("default"), Role::READER);
+        // Issued by B, by no known CA, or with no connection info: only the unbound rule.
+        for conn in [Some(issued_by(&[ca_b])), Some(issued_by(&[])), None] {
+            let claims = mapper.map(Some(&s), conn.as_ref());
+            assert_eq!(claims.system(), Role::UNDEFINED, "{conn:?}");
+            assert_eq!(claims.namespace_role("default"), Role::READER);
+        }
+    }
+
+    #[test]
+    fn ca_fingerprint_in_config() {
+        let rules: Vec<CertificateRule> = serde_json::from_str(
+            r#"[{"field": "commonName", "value": "x", "permissions": ["a:read"],
+                 "caFingerprint": "E3:B0:C4:42:98:FC:1C:14:9A:FB:F4:C8:99:6F:B9:24:27:AE:41:E4:64:9B:93:4C:A4:95:99:1B:78:52:B8:55"}]"#,
+        )
+        .unwrap();
+        assert_eq!(rules[0].ca_fingerprint, Some(CaFingerprint::of_der(b"")));
+        let bad = serde_json::from_str::<Vec<CertificateRule>>(
+            r#"[{"field": "commonName", "value": "x", "permissions": [], "caFingerprint": "e3:b0"}]"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            bad.contains("invalid CA fingerprint \"e3:b0\": 4 hex digits, not 64"),
+            "{bad}"
+        );
+        // Unbound rules serialize as before, without the key.
+        let json = serde_json::to_string(&rule(CertificateField::CommonName, "x", &[])).unwrap();
+        assert!(!json.contains("caFingerprint"), "{json}");
     }
 
     #[tokio::test]

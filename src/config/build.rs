@@ -179,6 +179,9 @@ async fn default_claim_mapper(config: &Config) -> Result<Arc<dyn ClaimMapper>, C
                 .with_source(e),
             )
         })?;
+        for warning in super::certificate_rules::certificate_rule_warnings(config) {
+            tracing::warn!("{warning}");
+        }
         Some(mapper)
     };
     let has_key_sources = a

@@ -52,6 +52,7 @@
 mod api_keys;
 mod authorization;
 mod build;
+mod certificate_rules;
 mod connections;
 mod decisions;
 mod env;

@@ -34,7 +34,7 @@ impl ApiAccess {
         API_TABLE
             .iter()
             .fold(ApiAccess::empty(), |table, &(path, scope, access)| {
-                table.with_method(path, scope, access)
+                table.with_table_method(path, scope, access)
             })
             .with_service(ADMIN_SERVICE, Scope::Cluster, Access::Admin)
     }

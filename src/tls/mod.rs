@@ -11,6 +11,7 @@
 //!
 //! Compiled with the `tls` feature.
 
+mod anchors;
 mod client;
 mod config;
 mod error;
@@ -23,6 +24,8 @@ mod validate;
 
 use std::sync::Arc;
 
+#[cfg(feature = "config")]
+pub(crate) use anchors::trusted_client_cas;
 pub use config::{ClientTls, ExpirationChecks, GlobalTls, GroupTls, ServerTls, WorkerTls};
 pub use error::{TlsError, TlsErrorKind};
 pub use expiry::ExpirationReport;

@@ -49,6 +49,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio_rustls::LazyConfigAcceptor;
 
+use super::anchors::ClientAnchors;
 use super::config::{ExpirationChecks, GroupTls, ServerTls};
 use super::error::{TlsError, TlsErrorKind};
 use super::expiry::{ExpirationReport, TrackedCert, check_certificates};
@@ -138,10 +139,33 @@ fn build_server_config(
     Ok(config)
 }
 
+/// One rustls config and the client CAs its verifier trusts, to tell which of them a verified
+/// client chain ends at.
+#[derive(Clone)]
+struct Served {
+    config: Arc<ServerConfig>,
+    anchors: Arc<ClientAnchors>,
+}
+
+impl Served {
+    fn build(server: &ServerTls, material: &ServerMaterial) -> Result<Served, TlsError> {
+        let config = Arc::new(build_server_config(server, material)?);
+        let anchors = if material.require_client_auth {
+            ClientAnchors::new(&material.client_cas, provider()?)
+        } else {
+            ClientAnchors::none()
+        };
+        Ok(Served {
+            config,
+            anchors: Arc::new(anchors),
+        })
+    }
+}
+
 /// The configs in force: one per listener default and per host override.
 struct Snapshot {
-    default: Arc<ServerConfig>,
-    overrides: HashMap<String, Arc<ServerConfig>>,
+    default: Served,
+    overrides: HashMap<String, Served>,
     tracked: Vec<TrackedCert>,
     digest: [u8; 32],
 }
@@ -153,9 +177,7 @@ impl Snapshot {
         let material = ServerMaterial::load(&group.server).map_err(|e| e.prefixed("server"))?;
         material.digest_into(&mut hasher);
         track(&material, "server", &mut tracked);
-        let default = Arc::new(
-            build_server_config(&group.server, &material).map_err(|e| e.prefixed("server"))?,
-        );
+        let default = Served::build(&group.server, &material).map_err(|e| e.prefixed("server"))?;
         let mut hosts: Vec<_> = group.host_overrides.iter().collect();
         hosts.sort_by(|a, b| a.0.cmp(b.0));
         let mut overrides = HashMap::with_capacity(hosts.len());
@@ -169,8 +191,8 @@ impl Snapshot {
             hasher.update(host.as_bytes());
             material.digest_into(&mut hasher);
             track(&material, &prefix, &mut tracked);
-            let config = build_server_config(server, &material).map_err(|e| e.prefixed(&prefix))?;
-            overrides.insert(host.to_ascii_lowercase(), Arc::new(config));
+            let served = Served::build(server, &material).map_err(|e| e.prefixed(&prefix))?;
+            overrides.insert(host.to_ascii_lowercase(), served);
         }
         Ok(Snapshot {
             default,
@@ -180,17 +202,17 @@ impl Snapshot {
         })
     }
 
-    fn select(&self, sni: Option<&str>) -> Arc<ServerConfig> {
+    fn select(&self, sni: Option<&str>) -> &Served {
         if self.overrides.is_empty() {
-            return self.default.clone();
+            return &self.default;
         }
         let host = sni.map(str::to_ascii_lowercase);
         match host.as_deref().and_then(|h| self.overrides.get(h)) {
-            Some(config) => config.clone(),
+            Some(served) => served,
             None => {
                 // Debug, not warn: any client can send any SNI, so this must not flood logs.
                 tracing::debug!(sni = ?host, "no TLS host override for SNI, using the default");
-                self.default.clone()
+                &self.default
             }
         }
     }
@@ -329,7 +351,12 @@ impl TlsAcceptor {
             inner: Arc::new(Inner {
                 group: None,
                 state: ArcSwap::from_pointee(Snapshot {
-                    default: config,
+                    // A ready-made config: which CAs its verifier trusts is not known here,
+                    // so connections carry no issuing CA (CA-bound rules do not match).
+                    default: Served {
+                        config,
+                        anchors: Arc::new(ClientAnchors::none()),
+                    },
                     overrides: HashMap::new(),
                     tracked: Vec::new(),
                     digest: [0; 32],
@@ -371,13 +398,13 @@ impl TlsAcceptor {
     /// The config used for connections that match no host override.
     #[must_use]
     pub fn server_config(&self) -> Arc<ServerConfig> {
-        self.inner.state.load().default.clone()
+        self.inner.state.load().default.config.clone()
     }
 
     /// The config a ClientHello with this SNI gets (case-insensitive, exact match).
     #[must_use]
     pub fn server_config_for(&self, sni: Option<&str>) -> Arc<ServerConfig> {
-        self.inner.state.load().select(sni)
+        self.inner.state.load().select(sni).config.clone()
     }
 
     /// Re-reads every file and data item now. When anything changed, new connections get the
@@ -469,16 +496,18 @@ impl TlsAcceptor {
         let inner = self.inner.clone();
         let handshake = async move {
             let start = LazyConfigAcceptor::new(Acceptor::default(), tcp).await?;
-            let config = inner
+            let served = inner
                 .state
                 .load()
-                .select(start.client_hello().server_name());
-            start.into_stream(config).await
+                .select(start.client_hello().server_name())
+                .clone();
+            let stream = start.into_stream(served.config).await?;
+            Ok::<_, io::Error>((stream, served.anchors))
         };
-        let stream = tokio::time::timeout(self.handshake_timeout, handshake)
+        let (stream, anchors) = tokio::time::timeout(self.handshake_timeout, handshake)
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "tls handshake timed out"))??;
-        Ok(TlsServerStream::new(stream))
+        Ok(TlsServerStream::new(stream, &anchors))
     }
 
     /// Accepts connections on `listener` and yields each one whose handshake succeeded, for

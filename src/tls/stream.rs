@@ -5,7 +5,8 @@
 //! [`PeerIdentity`] travels with the connection: tonic asks the stream for its connect info
 //! once per connection and clones it into each request's extensions, where the authorization
 //! layer reads it. No call parses the certificate again, and nothing is kept beyond the
-//! connection.
+//! connection. The identity includes which configured CA the chain was verified to
+//! (`anchors.rs`), for certificate rules bound to a CA.
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
 
+use super::anchors::ClientAnchors;
 use crate::PeerIdentity;
 
 /// A TLS connection accepted by [`TlsAcceptor`](super::TlsAcceptor), with its peer identity
@@ -29,12 +31,16 @@ pub struct TlsServerStream {
 }
 
 impl TlsServerStream {
-    /// Wraps a completed handshake and parses the peer's certificate.
-    pub(crate) fn new(inner: tokio_rustls::server::TlsStream<TcpStream>) -> TlsServerStream {
+    /// Wraps a completed handshake, parses the peer's certificate and finds which of
+    /// `anchors` (the client CAs of the config that verified it) the chain ends at.
+    pub(crate) fn new(
+        inner: tokio_rustls::server::TlsStream<TcpStream>,
+        anchors: &ClientAnchors,
+    ) -> TlsServerStream {
         let tonic = inner.connect_info();
-        let peer = tonic
-            .peer_certs()
-            .and_then(|chain| PeerIdentity::from_chain(&chain));
+        let peer = tonic.peer_certs().and_then(|chain| {
+            PeerIdentity::from_verified_chain(&chain, anchors.issuers_of(&chain))
+        });
         TlsServerStream {
             inner,
             info: PeerConnectInfo { tonic, peer },

@@ -70,6 +70,26 @@ impl Ca {
         CaBuilder { params }
     }
 
+    /// An intermediate CA with this common name, signed by this CA, with the same validity
+    /// as [`Ca::new`]'s; its `pem` is its own certificate only (a client sending the chain
+    /// appends it to the leaf's PEM).
+    ///
+    /// # Panics
+    ///
+    /// The key or the certificate cannot be made (a broken test setup).
+    pub fn intermediate(&self, common_name: &str) -> Ca {
+        let CaBuilder { params } = Ca::builder(common_name);
+        let key = KeyPair::generate().expect("make a test CA key");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("sign a test intermediate CA");
+        Ca {
+            pem: cert.pem(),
+            der: cert.der().clone(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
     /// The CA's private key in PKCS#8 PEM.
     pub fn key_pem(&self) -> String {
         self.issuer.key().serialize_pem()

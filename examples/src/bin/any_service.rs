@@ -48,7 +48,7 @@ async fn run(args: Args) -> Result<(), tonic_authz::BoxError> {
 
     let layer = AuthzLayer::builder()
         .claim_mapper(mapper)
-        .authorizer(DefaultAuthorizer::new().with_access(demo::access()))
+        .authorizer(DefaultAuthorizer::new().with_access(demo::access()?))
         // Where the namespace is in each request, from the service's own descriptors.
         .descriptor_pool(demo::descriptor_pool()?)
         .build();

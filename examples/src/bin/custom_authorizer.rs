@@ -118,7 +118,7 @@ struct Args {
 fn layer(closures: bool) -> Result<AuthzLayer, tonic_authz::BoxError> {
     let builder = AuthzLayer::builder().descriptor_pool(demo::descriptor_pool()?);
     if !closures {
-        let base = DefaultAuthorizer::new().with_access(demo::access());
+        let base = DefaultAuthorizer::new().with_access(demo::access()?);
         return Ok(builder
             .claim_mapper(ApiKeyMapper::new())
             .authorizer(QuotaAuthorizer { base })

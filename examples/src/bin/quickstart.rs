@@ -36,11 +36,11 @@ async fn main() -> Result<(), tonic_authz::BoxError> {
     // Which role each of your methods needs (reads: reader, the rest: writer).
     let access = ApiAccess::temporal()
         .with_service("demo.v1.TenantService", Scope::Namespace, Access::Write)
-        .with_method(
+        .try_with_method(
             "/demo.v1.TenantService/WatchOrders",
             Scope::Namespace,
             Access::Read,
-        );
+        )?;
     let layer = AuthzLayer::builder()
         .claim_mapper(JwtClaimMapper::new(Arc::new(keys)))
         .authorizer(DefaultAuthorizer::new().with_access(access))

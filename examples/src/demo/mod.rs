@@ -37,11 +37,14 @@ pub fn descriptor_pool() -> Result<prost_reflect::DescriptorPool, prost_reflect:
 /// namespace reader, writes a namespace writer, and server info is a cluster-wide read.
 /// `DescribeTenant` names its namespace `tenant`, which the layer does not read as the
 /// namespace, so it is a cluster-wide read too (system readers only).
-pub fn access() -> ApiAccess {
+///
+/// # Errors
+/// None in practice: the method paths are well formed.
+pub fn access() -> Result<ApiAccess, tonic_authz::InvalidMethodPath> {
     let method = |name: &str| format!("/{SERVICE_NAME}/{name}");
     ApiAccess::temporal()
         .with_service(SERVICE_NAME, Scope::Namespace, Access::Write)
-        .with_method(&method("WatchOrders"), Scope::Namespace, Access::Read)
-        .with_method(&method("DescribeTenant"), Scope::Cluster, Access::Read)
-        .with_method(&method("GetServerInfo"), Scope::Cluster, Access::Read)
+        .try_with_method(&method("WatchOrders"), Scope::Namespace, Access::Read)?
+        .try_with_method(&method("DescribeTenant"), Scope::Cluster, Access::Read)?
+        .try_with_method(&method("GetServerInfo"), Scope::Cluster, Access::Read)
 }
