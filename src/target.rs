@@ -86,7 +86,9 @@ impl CallTarget {
 pub struct RequestMessage {
     bytes: Bytes,
     descriptor: Option<MessageDescriptor>,
-    dynamic: Arc<OnceLock<Result<DynamicMessage, prost::DecodeError>>>,
+    /// Decoded on first use only (most authorizers read no field), so a message costs no
+    /// allocation until then; a clone made after that carries the decoded copy along.
+    dynamic: OnceLock<Result<DynamicMessage, prost::DecodeError>>,
 }
 
 impl RequestMessage {
@@ -96,7 +98,7 @@ impl RequestMessage {
         RequestMessage {
             bytes,
             descriptor: None,
-            dynamic: Arc::default(),
+            dynamic: OnceLock::new(),
         }
     }
 
