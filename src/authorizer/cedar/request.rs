@@ -153,6 +153,18 @@ impl Actions {
                         RestrictedExpression::new_string(c.auth_type().to_owned()),
                     ),
                     ("systemRole".to_owned(), long(c.system())),
+                    (
+                        "issuer".to_owned(),
+                        RestrictedExpression::new_string(c.issuer().unwrap_or("").to_owned()),
+                    ),
+                    (
+                        "groups".to_owned(),
+                        RestrictedExpression::new_set(
+                            c.groups()
+                                .iter()
+                                .map(|g| RestrictedExpression::new_string(g.clone())),
+                        ),
+                    ),
                 ]),
                 HashSet::new(),
             )
