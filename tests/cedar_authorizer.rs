@@ -482,3 +482,64 @@ async fn policies_read_the_issuer_and_groups_of_a_token() {
     let no_issuer = Claims::new().with_subject("alice");
     assert!(!decide(&no_issuer, &describe).is_allow());
 }
+
+/// Policies scoped to one caller (`principal == ...`) or one API still decide among 1 000
+/// others (the authorizer evaluates only the policies whose scope can match a call).
+#[test]
+fn caller_and_api_scoped_policies_apply_among_many() {
+    let mut text = policy("temporal-default.cedar");
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "\n@id(\"extra-{i}\") forbid (principal == Temporal::Caller::\"user-{i}\", action in Temporal::Action::\"NamespaceWrite\", resource == Temporal::Namespace::\"ns-{i}\");"
+        ));
+    }
+    text.push_str("\n@id(\"no-terminate\") forbid (principal, action == Temporal::Action::\"TerminateWorkflowExecution\", resource);");
+    let authz = CedarAuthorizer::builder()
+        .expose_reasons(true)
+        .policy_text(&text)
+        .expect("policies load");
+    let writer = |name: &str, ns: &str| {
+        Claims::new()
+            .with_subject(name)
+            .with_namespace(ns, Role::WRITER)
+    };
+    let start = |ns: &str| CallTarget::new(format!("{WS}StartWorkflowExecution"), ns);
+    // The named caller is refused in its namespace, with the policy named; the twins (another
+    // namespace, another caller) are allowed.
+    assert_eq!(
+        authz
+            .decide(Some(&writer("user-7", "ns-7")), &start("ns-7"))
+            .expect("decides"),
+        Decision::deny_with_reason("forbidden by policy extra-7")
+    );
+    assert!(
+        authz
+            .decide(Some(&writer("user-7", "ns-8")), &start("ns-8"))
+            .expect("decides")
+            .is_allow()
+    );
+    assert!(
+        authz
+            .decide(Some(&writer("user-8", "ns-7")), &start("ns-7"))
+            .expect("decides")
+            .is_allow()
+    );
+    // An action-scoped forbid applies to its API only, for named and other callers alike.
+    let terminate = CallTarget::new(format!("{WS}TerminateWorkflowExecution"), "ns-9");
+    for caller in ["user-7", "someone"] {
+        assert_eq!(
+            authz
+                .decide(Some(&writer(caller, "ns-9")), &terminate)
+                .expect("decides"),
+            Decision::deny_with_reason("forbidden by policy no-terminate")
+        );
+    }
+    // An API outside the table gets the policies that do not name an action.
+    let other = CallTarget::new("/pkg.Service/Method", "ns-7");
+    assert!(
+        !authz
+            .decide(Some(&writer("someone", "ns-7")), &other)
+            .expect("decides")
+            .is_allow()
+    );
+}
