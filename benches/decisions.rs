@@ -1,8 +1,8 @@
 //! The Cedar authorizer and the audit log, each against a baseline measured in the same run.
 //!
 //! Groups:
-//! - `cedar`: one decision on StartWorkflowExecution (a writer, the request's workflow type in
-//!   the context) by `DefaultAuthorizer::decide` (the baseline), by the Cedar authorizer with
+//! - `cedar`: one decision on StartWorkflowExecution (a writer with an issuer and two groups,
+//!   the request's workflow type in the context) by `DefaultAuthorizer::decide` (the baseline), by the Cedar authorizer with
 //!   the sample policies (`examples/policies/*.cedar`), and with those plus 1 000 more
 //!   policies (each naming another caller and namespace).
 //! - `audit`: the whole layer (fixed claims, the default authorizer) over a pass-through
@@ -60,9 +60,13 @@ fn cedar(c: &mut Criterion) {
     message.extend(field(4, &field(1, b"orders")));
     let target =
         CallTarget::new(START, "default").with_request(RequestMessage::new(Bytes::from(message)));
+    // A token's claims as a trusted issuer maps them: the principal carries the issuer and
+    // two groups too.
     let claims = Claims::new()
         .with_subject("orders-team")
-        .with_namespace("default", Role::WRITER);
+        .with_namespace("default", Role::WRITER)
+        .with_issuer("https://idp.example/realms/acme")
+        .with_groups(["team-orders", "offline_access"]);
     let default = DefaultAuthorizer::new();
     let sample = CedarAuthorizer::from_policy_text(&samples()).expect("samples load");
     let mut many = samples();

@@ -144,6 +144,8 @@ struct ClaimsData {
     system: Role,
     namespaces: HashMap<String, Role>,
     auth_type: String,
+    issuer: Option<String>,
+    groups: Vec<String>,
     extensions: http::Extensions,
 }
 
@@ -188,6 +190,30 @@ impl Claims {
         self
     }
 
+    /// Sets the issuer that vouched for the caller (for a JWT, the trusted issuer's `iss`).
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Claims {
+        self.data_mut().issuer = Some(issuer.into());
+        self
+    }
+
+    /// Sets the groups the caller is in (for a JWT, the values of the permissions claim that
+    /// are not permissions themselves, such as an identity provider's group or role names),
+    /// replacing any set before. Duplicates are dropped; the order is kept.
+    #[must_use]
+    pub fn with_groups<I, S>(mut self, groups: I) -> Claims
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let data = self.data_mut();
+        data.groups.clear();
+        for group in groups {
+            push_unique(&mut data.groups, group.into());
+        }
+        self
+    }
+
     /// Stores a free-form value for custom authorizers (Temporal's `Extensions`).
     #[must_use]
     pub fn with_extension<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Claims {
@@ -229,6 +255,20 @@ impl Claims {
         &self.inner.auth_type
     }
 
+    /// The issuer that vouched for the caller, when known: the trusted issuer a JWT was
+    /// matched to (`None` for certificates, API keys, the no-op mapper, and tokens of a
+    /// default issuer configured without an `iss` check).
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
+    }
+
+    /// The groups the caller is in (empty when the mapper knows none).
+    #[must_use]
+    pub fn groups(&self) -> &[String] {
+        &self.inner.groups
+    }
+
     /// Free-form values put there by a claim mapper.
     #[must_use]
     pub fn extensions(&self) -> &http::Extensions {
@@ -265,8 +305,8 @@ impl Claims {
         &mut self.data_mut().extensions
     }
 
-    /// Merges another caller's claims into these: roles are OR'ed; the subject and auth type
-    /// are taken from `other` only where these are empty.
+    /// Merges another caller's claims into these: roles are OR'ed and groups added; the
+    /// subject, auth type and issuer are taken from `other` only where these are empty.
     pub fn merge(&mut self, other: &Claims) {
         let data = self.data_mut();
         data.system |= other.inner.system;
@@ -279,10 +319,22 @@ impl Claims {
         if data.auth_type.is_empty() {
             data.auth_type.clone_from(&other.inner.auth_type);
         }
+        if data.issuer.is_none() {
+            data.issuer.clone_from(&other.inner.issuer);
+        }
+        for group in &other.inner.groups {
+            push_unique(&mut data.groups, group.clone());
+        }
     }
 
     fn data_mut(&mut self) -> &mut ClaimsData {
         Arc::make_mut(&mut self.inner)
+    }
+}
+
+fn push_unique(groups: &mut Vec<String>, group: String) {
+    if !groups.contains(&group) {
+        groups.push(group);
     }
 }
 
@@ -292,7 +344,9 @@ impl PartialEq for Claims {
             || (self.inner.subject == other.inner.subject
                 && self.inner.system == other.inner.system
                 && self.inner.namespaces == other.inner.namespaces
-                && self.inner.auth_type == other.inner.auth_type)
+                && self.inner.auth_type == other.inner.auth_type
+                && self.inner.issuer == other.inner.issuer
+                && self.inner.groups == other.inner.groups)
     }
 }
 
@@ -303,6 +357,8 @@ impl fmt::Debug for Claims {
             .field("system", &self.inner.system)
             .field("namespaces", &self.inner.namespaces)
             .field("auth_type", &self.inner.auth_type)
+            .field("issuer", &self.inner.issuer)
+            .field("groups", &self.inner.groups)
             .finish_non_exhaustive()
     }
 }
@@ -374,5 +430,33 @@ mod tests {
         assert_eq!(a.auth_type(), "certificate");
         assert_eq!(a.system(), Role::READER);
         assert_eq!(a.namespace_role("billing"), Role::WRITER);
+        assert_eq!(a.issuer(), None);
+    }
+
+    #[test]
+    fn issuer_and_groups_are_shared_and_merged() {
+        let a = Claims::new()
+            .with_issuer("https://idp.example")
+            .with_groups(["ops", "dev", "ops"]);
+        assert_eq!(a.issuer(), Some("https://idp.example"));
+        assert_eq!(a.groups(), ["ops", "dev"]);
+        let b = a.clone();
+        assert!(Arc::ptr_eq(&a.inner, &b.inner), "a clone shares the data");
+        let mut c = Claims::new()
+            .with_issuer("https://other.example")
+            .with_groups(["dev", "qa"]);
+        c.merge(&a);
+        assert_eq!(c.issuer(), Some("https://other.example"));
+        assert_eq!(c.groups(), ["dev", "qa", "ops"]);
+        let mut d = Claims::new();
+        d.merge(&a);
+        assert_eq!(d.issuer(), Some("https://idp.example"));
+        assert_ne!(a, Claims::new().with_groups(["ops", "dev"]));
+        assert_eq!(
+            a,
+            Claims::new()
+                .with_issuer("https://idp.example")
+                .with_groups(["ops", "dev"])
+        );
     }
 }

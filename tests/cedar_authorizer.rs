@@ -403,3 +403,143 @@ async fn the_reloader_counts_failures() {
         .sum();
     assert_eq!(failures, 1);
 }
+
+/// Policies that permit by the principal's groups and issuer, each with its deny twin; the
+/// claims come from the JWT mapper, as a trusted issuer's token maps them.
+#[tokio::test]
+async fn policies_read_the_issuer_and_groups_of_a_token() {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use tonic_authz::{AuthInfo, ClaimMapper, JwtClaimMapper, StaticKeyProvider, TrustedIssuer};
+    use tonic_authz_testkit::jwt::{TestKey, jwks, unix_now};
+
+    const ACME: &str = "https://idp.acme.example/realms/acme";
+    const OTHER: &str = "https://idp.other.example";
+    let (acme_key, other_key) = (TestKey::p256(), TestKey::p256());
+    let issuer = |iss: &str, key: &TestKey| {
+        let keys = StaticKeyProvider::from_jwks(&jwks(&[key.jwk_with_kid("k")])).expect("keys");
+        TrustedIssuer::builder(iss, Arc::new(keys))
+            .permissions_claim("realm_access.roles")
+            .group_permissions(HashMap::from([(
+                "mapped-team".to_owned(),
+                vec!["mapped:read".to_owned()],
+            )]))
+            .build()
+            .expect("issuer")
+    };
+    let mapper = JwtClaimMapper::multi_issuer()
+        .trusted_issuer(issuer(ACME, &acme_key))
+        .trusted_issuer(issuer(OTHER, &other_key))
+        .build();
+    let claims = async |key: &TestKey, iss: &str, roles: &[&str]| {
+        let token = key.sign(
+            "k",
+            &json!({"iss": iss, "sub": "alice", "exp": unix_now() + 600, "realm_access": {"roles": roles}}),
+        );
+        mapper
+            .get_claims(&AuthInfo::with_token(format!("Bearer {token}")))
+            .await
+            .expect("token accepted")
+    };
+    let authz = CedarAuthorizer::from_policy_text(&format!(
+        r#"@id("payments-team")
+        permit (principal is Temporal::Caller, action in Temporal::Action::"NamespaceWrite", resource == Temporal::Namespace::"payments")
+        when {{ principal.groups.contains("team-payments") }};
+        @id("acme-readers")
+        permit (principal is Temporal::Caller, action in Temporal::Action::"NamespaceRead", resource)
+        when {{ principal.issuer == "{ACME}" }};"#
+    ))
+    .expect("policies load");
+    let start = CallTarget::new(format!("{WS}StartWorkflowExecution"), "payments");
+    let describe = CallTarget::new(format!("{WS}DescribeNamespace"), "payments");
+    let decide = |c: &Claims, t: &CallTarget| authz.decide(Some(c), t).expect("decides");
+
+    // Groups: in the group (whether or not the table maps it), allowed; not in it, denied.
+    let member = claims(&other_key, OTHER, &["team-payments", "payments:read"]).await;
+    assert_eq!(member.groups(), ["team-payments"]);
+    assert_eq!(member.namespace_role("payments"), Role::READER);
+    assert!(decide(&member, &start).is_allow());
+    let outsider = claims(&other_key, OTHER, &["team-billing", "payments:write"]).await;
+    assert_eq!(outsider.groups(), ["team-billing"]);
+    assert!(!decide(&outsider, &start).is_allow());
+    // A role never counts as a group, even a role that would grant the call.
+    let by_role = claims(&other_key, OTHER, &["payments:admin"]).await;
+    assert!(by_role.groups().is_empty());
+    assert!(!decide(&by_role, &start).is_allow());
+
+    // Issuer: a token of the named issuer may read; the same token shape from another
+    // trusted issuer may not.
+    let acme = claims(&acme_key, ACME, &[]).await;
+    assert_eq!(acme.issuer(), Some(ACME));
+    assert!(decide(&acme, &describe).is_allow());
+    let other = claims(&other_key, OTHER, &["mapped-team"]).await;
+    assert_eq!(other.issuer(), Some(OTHER));
+    assert_eq!(other.groups(), ["mapped-team"]);
+    assert!(!decide(&other, &describe).is_allow());
+    // Claims without an issuer (a certificate, an API key) never match an issuer policy.
+    let no_issuer = Claims::new().with_subject("alice");
+    assert!(!decide(&no_issuer, &describe).is_allow());
+}
+
+/// Policies scoped to one caller (`principal == ...`) or one API still decide among 1 000
+/// others (the authorizer evaluates only the policies whose scope can match a call).
+#[test]
+fn caller_and_api_scoped_policies_apply_among_many() {
+    let mut text = policy("temporal-default.cedar");
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "\n@id(\"extra-{i}\") forbid (principal == Temporal::Caller::\"user-{i}\", action in Temporal::Action::\"NamespaceWrite\", resource == Temporal::Namespace::\"ns-{i}\");"
+        ));
+    }
+    text.push_str("\n@id(\"no-terminate\") forbid (principal, action == Temporal::Action::\"TerminateWorkflowExecution\", resource);");
+    let authz = CedarAuthorizer::builder()
+        .expose_reasons(true)
+        .policy_text(&text)
+        .expect("policies load");
+    let writer = |name: &str, ns: &str| {
+        Claims::new()
+            .with_subject(name)
+            .with_namespace(ns, Role::WRITER)
+    };
+    let start = |ns: &str| CallTarget::new(format!("{WS}StartWorkflowExecution"), ns);
+    // The named caller is refused in its namespace, with the policy named; the twins (another
+    // namespace, another caller) are allowed.
+    assert_eq!(
+        authz
+            .decide(Some(&writer("user-7", "ns-7")), &start("ns-7"))
+            .expect("decides"),
+        Decision::deny_with_reason("forbidden by policy extra-7")
+    );
+    assert!(
+        authz
+            .decide(Some(&writer("user-7", "ns-8")), &start("ns-8"))
+            .expect("decides")
+            .is_allow()
+    );
+    assert!(
+        authz
+            .decide(Some(&writer("user-8", "ns-7")), &start("ns-7"))
+            .expect("decides")
+            .is_allow()
+    );
+    // An action-scoped forbid applies to its API only, for named and other callers alike.
+    let terminate = CallTarget::new(format!("{WS}TerminateWorkflowExecution"), "ns-9");
+    for caller in ["user-7", "someone"] {
+        assert_eq!(
+            authz
+                .decide(Some(&writer(caller, "ns-9")), &terminate)
+                .expect("decides"),
+            Decision::deny_with_reason("forbidden by policy no-terminate")
+        );
+    }
+    // An API outside the table gets the policies that do not name an action.
+    let other = CallTarget::new("/pkg.Service/Method", "ns-7");
+    assert!(
+        !authz
+            .decide(Some(&writer("someone", "ns-7")), &other)
+            .expect("decides")
+            .is_allow()
+    );
+}

@@ -323,6 +323,10 @@ async fn claims_where_providers_put_them() {
         Role::WRITER | Role::READER
     );
     assert_eq!(claims.namespace_role("billing"), Role::READER);
+    // The issuer is the trusted issuer's `iss`; the groups are the values that grant no role
+    // themselves, mapped by the table or not.
+    assert_eq!(claims.issuer(), Some(server.issuer().as_str()));
+    assert_eq!(claims.groups(), ["team-payments", "offline_access"]);
     let admin = key.sign(
         "k",
         &payload(
@@ -376,6 +380,7 @@ async fn claims_where_providers_put_them() {
         Role::READER | Role::WORKER
     );
     assert_eq!(claims.namespaces().len(), 1);
+    assert_eq!(claims.groups(), ["openid"]);
 }
 
 #[tokio::test]
@@ -422,15 +427,17 @@ async fn the_default_issuer_keeps_working_beside_trusted_ones() {
     // Temporal's single provider: any other `iss` (no check configured).
     let token = legacy.sign(
         "k",
-        &payload("anything", json!({"permissions": ["a:read"]})),
+        &payload(
+            "anything",
+            json!({"permissions": ["a:read", "ops", "b:owner"]}),
+        ),
     );
-    assert_eq!(
-        map(&mapper, &token)
-            .await
-            .expect("accepted")
-            .namespace_role("a"),
-        Role::READER
-    );
+    let claims = map(&mapper, &token).await.expect("accepted");
+    assert_eq!(claims.namespace_role("a"), Role::READER);
+    // The default issuer checks no `iss`, so it reports none (an unchecked `iss` is not an
+    // identity); the non-permission values are still groups.
+    assert_eq!(claims.issuer(), None);
+    assert_eq!(claims.groups(), ["ops", "b:owner"]);
     // A token naming the trusted issuer is verified with that issuer's keys only.
     let forged = legacy.sign("k", &payload(&server.issuer(), json!({})));
     assert_eq!(
@@ -438,5 +445,7 @@ async fn the_default_issuer_keeps_working_beside_trusted_ones() {
         ClaimsErrorKind::Signature
     );
     let real = other.sign("k", &payload(&server.issuer(), json!({})));
-    assert!(map(&mapper, &real).await.is_ok());
+    let claims = map(&mapper, &real).await.expect("accepted");
+    assert_eq!(claims.issuer(), Some(server.issuer().as_str()));
+    assert!(claims.groups().is_empty());
 }

@@ -239,13 +239,20 @@ fn describe_claims(c: &Claims) -> String {
         .map(|(n, r)| format!("{n}:{r}"))
         .collect();
     namespaces.sort();
-    format!(
-        "subject={:?} authType={:?} system={} namespaces=[{}]",
-        c.subject(),
-        c.auth_type(),
+    let mut text = format!("subject={:?} authType={:?}", c.subject(), c.auth_type());
+    if let Some(issuer) = c.issuer() {
+        let _ = write!(text, " issuer={issuer:?}");
+    }
+    let _ = write!(
+        text,
+        " system={} namespaces=[{}]",
         c.system(),
         namespaces.join(", ")
-    )
+    );
+    if !c.groups().is_empty() {
+        let _ = write!(text, " groups={:?}", c.groups());
+    }
+    text
 }
 
 /// Which role the API needs, and which the caller has where it counts.

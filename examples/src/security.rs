@@ -6,7 +6,8 @@ use std::{sync::Arc, time::Duration};
 
 use tonic_authz::{
     AuthzLayer, CertificateClaimMapper, CertificateField, CertificateRule, CombinedClaimMapper,
-    DefaultAuthorizer, JwksKeyProvider, JwtClaimMapper, NoopAuthorizer, NoopClaimMapper,
+    DefaultAuthorizer, DiscoveryKeyProvider, JwksKeyProvider, JwtClaimMapper, NoopAuthorizer,
+    NoopClaimMapper, TrustedIssuer,
 };
 
 use crate::dev::DevError;
@@ -52,6 +53,9 @@ pub struct SecuritySettings {
     pub audience: Option<String>,
     /// The issuer tokens must name. Default: not checked.
     pub issuer: Option<String>,
+    /// Issuer URLs trusted through OpenID discovery: a token whose `iss` is one of them is
+    /// verified only with the keys its discovery document points to. Default: none.
+    pub discovery_issuers: Vec<String>,
     /// Rules giving certificate-only callers roles. Default: none.
     pub certificate_rules: Vec<CertificateRule>,
     /// The namespaces used as metric labels (others are counted as one). Default: none.
@@ -101,12 +105,37 @@ impl SecuritySettings {
     }
 
     async fn credentials_mapper(&self) -> Result<CombinedClaimMapper, DevError> {
-        if self.jwks_uris.is_empty() && self.certificate_rules.is_empty() {
+        if self.jwks_uris.is_empty()
+            && self.discovery_issuers.is_empty()
+            && self.certificate_rules.is_empty()
+        {
             return Err(DevError::new(
                 "claims from credentials need --jwks-uri or --certificate-rule",
             ));
         }
+        let mut trusted = Vec::with_capacity(self.discovery_issuers.len());
+        for issuer in &self.discovery_issuers {
+            let keys = DiscoveryKeyProvider::builder(issuer.clone())
+                .build()
+                .await
+                .map_err(|e| {
+                    DevError::new(format!("invalid discovery issuer {issuer}")).with_source(e)
+                })?;
+            let trusted_issuer = TrustedIssuer::builder(issuer.clone(), Arc::new(keys))
+                .build()
+                .map_err(|e| {
+                    DevError::new(format!("invalid discovery issuer {issuer}")).with_source(e)
+                })?;
+            trusted.push(trusted_issuer);
+        }
         let mut mapper = CombinedClaimMapper::new();
+        if self.jwks_uris.is_empty() && !trusted.is_empty() {
+            let mut jwt = JwtClaimMapper::multi_issuer();
+            for issuer in trusted.drain(..) {
+                jwt = jwt.trusted_issuer(issuer);
+            }
+            mapper = mapper.with_token_mapper(jwt.build());
+        }
         if !self.jwks_uris.is_empty() {
             let refresh = if self.jwks_refresh.is_zero() {
                 Duration::from_secs(60)
@@ -120,10 +149,13 @@ impl SecuritySettings {
                 .await
                 .map_err(|e| DevError::new("invalid JWKS key source").with_source(e))?;
             let jwt = JwtClaimMapper::builder(Arc::new(keys));
-            let jwt = match &self.issuer {
+            let mut jwt = match &self.issuer {
                 Some(issuer) => jwt.issuer(issuer.clone()),
                 None => jwt,
             };
+            for issuer in trusted.drain(..) {
+                jwt = jwt.trusted_issuer(issuer);
+            }
             mapper = mapper.with_token_mapper(jwt.build());
         }
         if !self.certificate_rules.is_empty() {

@@ -1,7 +1,8 @@
 //! `frontend can-i`, run as the real binary against real configuration files: a JWT caller
 //! under `authorizer: cedar` with the sample workflow-type policy (allowed and denied, with the
 //! deciding policy named), a reader refused a write by the default authorizer (with the role
-//! it needed), and a client certificate holding the Worker role.
+//! it needed), a client certificate holding the Worker role, an API key, and a token of a
+//! trusted issuer (its issuer and groups in the answer).
 
 use std::fs;
 use std::path::Path;
@@ -182,4 +183,143 @@ fn a_certificate_with_the_worker_role() {
     assert!(out.contains("with the Worker role"), "{out}");
     let (code, out) = ask("StartWorkflowExecution");
     assert_eq!(code, 1, "{out}");
+}
+
+fn frontend(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_frontend"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_api_key_allowed_and_denied() {
+    let s = setup();
+    let keys = s.dir.path().join("api-keys.yaml");
+    let keys_arg = keys.display().to_string();
+    let (code, key, err) = frontend(&[
+        "api-key",
+        "create",
+        "--file",
+        &keys_arg,
+        "--permission",
+        "default:read",
+        "--subject",
+        "ci-reader",
+        "--ttl",
+        "1h",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let key = key.trim().to_owned();
+    let config = s.config(
+        "api-keys.yaml.conf",
+        &format!("    apiKeys:\n      file: {keys_arg}\n      reloadInterval: 0s\n"),
+    );
+    let ask = |key: &str, api: &str| {
+        can_i(&[
+            "--config",
+            &config,
+            "--api-key",
+            key,
+            "--api",
+            api,
+            "--namespace",
+            "default",
+        ])
+    };
+    let (code, out) = ask(&key, "DescribeNamespace");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("decision: allowed"), "{out}");
+    assert!(
+        out.contains("subject=\"ci-reader\" authType=\"api-key\""),
+        "{out}"
+    );
+    let (code, out) = ask(&key, "StartWorkflowExecution");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("decision: denied"), "{out}");
+    assert!(out.contains("caller has reader"), "{out}");
+    // A key that is not in the file is refused by the claim mapper.
+    let (code, out) = ask("tak_not-a-key-in-the-file", "DescribeNamespace");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("refused by the claim mapper"), "{out}");
+    // A token and a key at once is a usage error.
+    let token = s.token("reader", "default:read");
+    let (code, out) = can_i(&[
+        "--config",
+        &config,
+        "--api-key",
+        &key,
+        "--token",
+        &token,
+        "--api",
+        "DescribeNamespace",
+    ]);
+    assert_eq!(code, 2, "{out}");
+}
+
+#[test]
+fn a_trusted_issuer_token_shows_its_issuer_and_groups() {
+    let s = setup();
+    let jwks = s.dir.path().join("acme-jwks.json");
+    let config = s.dir.path().join("issuers.yaml");
+    fs::write(
+        &config,
+        format!(
+            "global:\n  authorization:\n    issuers:\n      - issuer: https://idp.example/realms/acme\n        keySourceURIs: [\"file://{}\"]\n        groupPermissions:\n          team-payments: [\"payments:write\"]\n",
+            jwks.display()
+        ),
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    let key = tonic_authz_testkit::jwt::TestKey::p256();
+    fs::write(
+        &jwks,
+        tonic_authz_testkit::jwt::jwks(&[key.jwk_with_kid("acme")]),
+    )
+    .expect("jwks");
+    let token = |iss: &str| {
+        key.sign(
+            "acme",
+            &serde_json::json!({
+                "iss": iss,
+                "sub": "alice",
+                "exp": tonic_authz_testkit::jwt::unix_now() + 600,
+                "permissions": ["default:read", "team-payments", "ops"],
+            }),
+        )
+    };
+    let ask = |token: &str| {
+        can_i(&[
+            "--config",
+            &config,
+            "--token",
+            token,
+            "--api",
+            "DescribeNamespace",
+            "--namespace",
+            "default",
+        ])
+    };
+    let (code, out) = ask(&token("https://idp.example/realms/acme"));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("authType=\"jwt\" issuer=\"https://idp.example/realms/acme\""),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "namespaces=[default:reader, payments:writer] groups=[\"team-payments\", \"ops\"]"
+        ),
+        "{out}"
+    );
+    // Deny twin: the same key under an issuer the configuration does not trust.
+    let (code, out) = ask(&token("https://idp.example/realms/other"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("untrusted issuer"), "{out}");
 }

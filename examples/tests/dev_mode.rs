@@ -1,7 +1,9 @@
 //! Dev mode end to end: the `frontend` binary started with no security flags makes its
 //! certificates and signing key, serves mutual TLS with JWTs from its own JWKS issuer, and
 //! the tokens it prints (and those `frontend token` mints) are authorized by Temporal's
-//! default authorizer. Real child processes, real TLS on loopback, real generated clients.
+//! default authorizer. The printed tokens name the embedded issuer's URL as `iss`, and the
+//! Frontend trusts that issuer through OpenID discovery. Real child processes, real TLS on
+//! loopback, real generated clients.
 
 use std::{path::Path, process::Stdio, time::Duration};
 
@@ -18,6 +20,7 @@ use tonic::{
     Code, Request,
     transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
 };
+use tonic_authz_examples::dev::{DevDir, SigningKey, TokenRequest};
 use tonic_authz_examples::{Backend, BackendConfig, Frontend, workflow_client};
 
 /// Starts `frontend` in dev mode on an ephemeral port with `dev_dir`; returns it with its
@@ -62,6 +65,16 @@ async fn spawn_dev_with(dev_dir: &Path, extra: &[&str]) -> (Child, String, Strin
         .expect("first line is the address")
         .to_owned();
     (child, addr, printed)
+}
+
+/// The payload of a JWT, decoded (no verification).
+fn payload(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON")
 }
 
 /// A TLS channel trusting the dev CA, with the dev client certificate unless `identity` is
@@ -175,6 +188,53 @@ async fn dev_mode_serves_mtls_and_jwt_with_its_printed_tokens() {
             .await
             .expect_err("no token"),
     );
+    // The printed tokens name the embedded issuer, which the Frontend found by discovery.
+    let issuer = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token issuer"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the guide names the token issuer")
+        .to_owned();
+    assert!(issuer.starts_with("http://127.0.0.1:"), "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "OpenID discovery: {issuer}/.well-known/openid-configuration"
+        )),
+        "{printed}"
+    );
+    assert_eq!(payload(&admin)["iss"], issuer.as_str());
+    // Deny twin: the same key, with an `iss` that is neither that issuer nor the offline one.
+    let key = SigningKey::load_or_create(&DevDir::new(&dir)).expect("dev key");
+    let stranger = key
+        .mint(
+            &TokenRequest::new(
+                "dev-admin",
+                ["temporal-system:admin"],
+                Duration::from_secs(60),
+            )
+            .with_issuer("http://127.0.0.1:1"),
+        )
+        .expect("mint");
+    assert_denied(
+        &client
+            .describe_namespace(with_token(describe(), &stranger))
+            .await
+            .expect_err("an unknown issuer"),
+    );
+    let named = key
+        .mint(
+            &TokenRequest::new(
+                "dev-admin",
+                ["temporal-system:admin"],
+                Duration::from_secs(60),
+            )
+            .with_issuer(issuer.clone()),
+        )
+        .expect("mint");
+    client
+        .describe_namespace(with_token(describe(), &named))
+        .await
+        .expect("a token of the embedded issuer");
     // A token with a bad signature is refused.
     let mut forged = admin.clone();
     forged.truncate(forged.len() - 4);

@@ -409,7 +409,9 @@ pub fn cedar_policies(data: &[u8]) {
     };
     let claims = tonic_authz::Claims::new()
         .with_subject("orders-worker")
-        .with_namespace("default", tonic_authz::Role::WRITER);
+        .with_namespace("default", tonic_authz::Role::WRITER)
+        .with_issuer("https://idp.example")
+        .with_groups(["team-orders", "ops"]);
     // PollWorkflowTaskQueue { namespace: "default", task_queue { name: "orders" } }
     let msg = b"\x0a\x07default\x12\x08\x0a\x06orders".to_vec();
     let target = tonic_authz::CallTarget::new(

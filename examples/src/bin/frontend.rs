@@ -446,7 +446,7 @@ async fn dev_plan(args: &ServeArgs, frontend: Frontend) -> Result<Plan, Failure>
         .await
         .map_err(|e| format!("dev mode: cannot start the JWKS issuer: {e}"))?;
     let layer = setup
-        .security_settings(jwks.uri(), &args.all_namespaces())
+        .security_settings(jwks.issuer(), jwks.uri(), &args.all_namespaces())
         .layer()
         .await
         .map_err(|e| e.to_string())?;
@@ -592,8 +592,10 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         ));
     }
     if let Some((setup, jwks)) = &plan.dev {
-        let tokens = setup.ready_made_tokens().map_err(|e| e.to_string())?;
-        say(&guide(addr, setup, &jwks.uri(), &tokens, &namespaces));
+        let tokens = setup
+            .ready_made_tokens(&jwks.issuer())
+            .map_err(|e| e.to_string())?;
+        say(&guide(addr, setup, &jwks.issuer(), &tokens, &namespaces));
     }
     tracing::info!(
         %addr,

@@ -5,11 +5,12 @@ use std::{fmt::Write as _, net::SocketAddr, path::Path};
 
 use super::{DevSetup, ReadyToken};
 
-/// The start-up guide for a dev Frontend listening on `addr`, with its JWKS at `jwks_uri`.
+/// The start-up guide for a dev Frontend listening on `addr`, trusting the embedded issuer
+/// at the URL `issuer` (through discovery).
 pub fn guide(
     addr: SocketAddr,
     setup: &DevSetup,
-    jwks_uri: &str,
+    issuer: &str,
     tokens: &[ReadyToken],
     namespaces: &[String],
 ) -> String {
@@ -56,7 +57,11 @@ pub fn guide(
         dir.admin_cert().display(),
         dir.admin_key().display()
     );
-    let _ = writeln!(out, "  JWKS           {jwks_uri}");
+    let _ = writeln!(
+        out,
+        "  token issuer   {issuer} (OpenID discovery: {issuer}{})",
+        tonic_authz::DISCOVERY_PATH
+    );
     let _ = writeln!(
         out,
         "\nTokens (valid 24h, also in {}):",

@@ -91,6 +91,12 @@ impl JwksServer {
         self.addr
     }
 
+    /// The issuer URL, `http://<addr>`: what its discovery document names as `issuer`, what
+    /// `DiscoveryKeyProvider` starts from, and the `iss` of the tokens dev mode prints.
+    pub fn issuer(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// The URI of the JWK Set, for `JwksKeyProvider`.
     pub fn uri(&self) -> String {
         format!("http://{}{JWKS_PATH}", self.addr)
@@ -161,6 +167,7 @@ mod tests {
                 .build()
                 .await
                 .unwrap();
+        assert_eq!(server.issuer(), format!("http://{}", server.addr()));
         assert_eq!(discovered.jwks_uri(), Some(server.uri()));
         assert_eq!(discovered.keys_loaded(), 1);
     }

@@ -6,7 +6,9 @@
 //!   an ordinary client certificate and an admin client certificate (reused while valid).
 //! - [`SigningKey`]: the EC P-256 key that signs dev tokens (ES256), kept across restarts so
 //!   tokens stay valid; [`SigningKey::jwks`] publishes its public half.
-//! - [`JwksServer`]: the loopback HTTP server the Frontend fetches that JWK Set from.
+//! - [`JwksServer`]: the embedded issuer, a loopback HTTP server publishing OpenID discovery
+//!   metadata and that JWK Set; the Frontend trusts it by its URL alone, through discovery,
+//!   and the tokens printed at start name that URL as their `iss`.
 //! - [`DevSetup`]: the above together, plus the TLS settings, the security settings and the
 //!   ready-made tokens; [`guide`] is the text the binary prints.
 //!
@@ -100,12 +102,20 @@ impl DevSetup {
         group
     }
 
-    /// JWTs from the dev issuer at `jwks_uri`, plus the admin certificate as system admin,
-    /// decided by Temporal's default authorizer.
-    pub fn security_settings(&self, jwks_uri: String, namespaces: &[String]) -> SecuritySettings {
+    /// JWTs from the embedded issuer at `issuer` (its URL, trusted through OpenID discovery),
+    /// and tokens minted offline with [`DEV_ISSUER`] checked against the same key's JWK Set
+    /// at `jwks_uri`; plus the admin certificate as system admin, decided by Temporal's
+    /// default authorizer.
+    pub fn security_settings(
+        &self,
+        issuer: String,
+        jwks_uri: String,
+        namespaces: &[String],
+    ) -> SecuritySettings {
         SecuritySettings {
             jwks_uris: vec![jwks_uri],
             issuer: Some(DEV_ISSUER.to_owned()),
+            discovery_issuers: vec![issuer],
             certificate_rules: vec![CertificateRule::new(
                 CertificateField::CommonName,
                 ADMIN_COMMON_NAME,
@@ -117,12 +127,13 @@ impl DevSetup {
     }
 
     /// Mints the system admin, `default` writer and `default` reader tokens (valid for
-    /// [`READY_TOKEN_TTL`]) and writes each to its file in the dev directory.
+    /// [`READY_TOKEN_TTL`]), with `issuer` (the embedded issuer's URL) as `iss`, and writes
+    /// each to its file in the dev directory.
     ///
     /// # Errors
     ///
     /// Signing or writing failed.
-    pub fn ready_made_tokens(&self) -> Result<Vec<ReadyToken>, DevError> {
+    pub fn ready_made_tokens(&self, issuer: &str) -> Result<Vec<ReadyToken>, DevError> {
         let admin = format!("{SYSTEM_NAMESPACE}:admin");
         let specs: [(&'static str, &'static str, &str); 3] = [
             ("system admin", "admin", admin.as_str()),
@@ -132,11 +143,10 @@ impl DevSetup {
         specs
             .into_iter()
             .map(|(label, name, permission)| {
-                let token = self.signing_key.mint(&TokenRequest::new(
-                    format!("dev-{name}"),
-                    [permission],
-                    READY_TOKEN_TTL,
-                ))?;
+                let token = self.signing_key.mint(
+                    &TokenRequest::new(format!("dev-{name}"), [permission], READY_TOKEN_TTL)
+                        .with_issuer(issuer),
+                )?;
                 let path = self.dir.token(name);
                 files::write(&path, &token, true)?;
                 Ok(ReadyToken {

@@ -1,6 +1,10 @@
 //! The dev token issuer: an EC P-256 signing key kept in the dev directory, the JWK Set that
 //! publishes its public half, and ES256 tokens in the shape Temporal's JWT claim mapper reads
 //! (`sub`, `permissions: ["namespace:role", …]`, `iat`, `exp`, `iss`).
+//!
+//! The `iss` of the tokens a running dev Frontend prints is its embedded issuer's URL
+//! (`http://127.0.0.1:<port>`), which the Frontend trusts through OpenID discovery; tokens
+//! minted offline (`frontend token`, which cannot know that port) carry [`DEV_ISSUER`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +16,8 @@ use tonic_authz_testkit::jwt::{self, TestKey};
 
 use super::{DevDir, DevError, files};
 
-/// The `iss` of dev tokens; dev mode only accepts tokens with it.
+/// The `iss` of dev tokens minted without an issuer URL (`frontend token`); dev mode accepts
+/// it beside its embedded issuer's URL.
 pub const DEV_ISSUER: &str = "tonic-authz-dev";
 
 /// The namespace whose permissions are system-wide (Temporal's `temporal-system`).
@@ -102,7 +107,7 @@ impl SigningKey {
         let exp = iat.saturating_add(request.ttl.as_secs());
         let claims = serde_json::json!({
             "sub": request.subject,
-            "iss": DEV_ISSUER,
+            "iss": request.issuer.as_deref().unwrap_or(DEV_ISSUER),
             "iat": iat,
             "exp": exp,
             "permissions": request.permissions,
@@ -122,6 +127,8 @@ pub struct TokenRequest {
     pub permissions: Vec<String>,
     /// Time to expiry.
     pub ttl: Duration,
+    /// The `iss` claim; `None` gives [`DEV_ISSUER`].
+    pub issuer: Option<String>,
 }
 
 impl TokenRequest {
@@ -135,7 +142,15 @@ impl TokenRequest {
             subject: subject.into(),
             permissions: permissions.into_iter().map(Into::into).collect(),
             ttl,
+            issuer: None,
         }
+    }
+
+    /// The same request with `iss` set to `issuer` (the embedded issuer's URL).
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> TokenRequest {
+        self.issuer = Some(issuer.into());
+        self
     }
 }
 

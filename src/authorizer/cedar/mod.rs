@@ -113,15 +113,17 @@ impl CedarAuthorizerBuilder {
     fn build(self, text: &str, file: Option<PathBuf>) -> Result<CedarAuthorizer, CedarError> {
         let access = self.access.unwrap_or_else(ApiAccess::temporal);
         let schema = schema::schema(&access)?;
-        let snapshot = PolicySnapshot::load(text, &schema).map_err(|e| match &file {
-            Some(f) => e.in_file(f),
-            None => e,
-        })?;
+        let actions = Actions::new(access)?;
+        let snapshot =
+            PolicySnapshot::load(text, &schema, &actions.scopes()).map_err(|e| match &file {
+                Some(f) => e.in_file(f),
+                None => e,
+            })?;
         Ok(CedarAuthorizer {
             inner: Arc::new(Inner {
                 snapshot: ArcSwap::from_pointee(snapshot),
                 schema,
-                actions: Actions::new(access)?,
+                actions,
                 file,
                 expose_reasons: self.expose_reasons,
                 cedar: cedar_policy::Authorizer::new(),
@@ -170,7 +172,8 @@ impl CedarAuthorizer {
     /// # Errors
     /// Policies that do not parse or validate.
     pub fn replace_policies(&self, text: &str) -> Result<(), CedarError> {
-        let snapshot = PolicySnapshot::load(text, &self.inner.schema)?;
+        let snapshot =
+            PolicySnapshot::load(text, &self.inner.schema, &self.inner.actions.scopes())?;
         self.inner.snapshot.store(Arc::new(snapshot));
         Ok(())
     }
@@ -192,10 +195,11 @@ impl CedarAuthorizer {
             .inner
             .actions
             .request(claims, target, snapshot.fields)?;
+        let policies = snapshot.for_call(request.principal(), target.api_name());
         let response = self
             .inner
             .cedar
-            .is_authorized(&request, &snapshot.policies, &entities);
+            .is_authorized(&request, policies, &entities);
         let diagnostics = response.diagnostics();
         for error in diagnostics.errors() {
             tracing::warn!(error = %error, "cedar policy failed to evaluate; it is skipped");
@@ -233,10 +237,11 @@ impl CedarAuthorizer {
             .inner
             .actions
             .request(claims, target, snapshot.fields)?;
+        let policies = snapshot.for_call(request.principal(), target.api_name());
         let response = self
             .inner
             .cedar
-            .is_authorized(&request, &snapshot.policies, &entities);
+            .is_authorized(&request, policies, &entities);
         let ids = response
             .diagnostics()
             .reason()

@@ -88,7 +88,8 @@ fn reload(inner: &Inner) -> Result<Reload, CedarError> {
     if inner.snapshot.load().text == text {
         return Ok(Reload::Unchanged);
     }
-    let snapshot = PolicySnapshot::load(&text, &inner.schema).map_err(|e| e.in_file(file))?;
+    let snapshot = PolicySnapshot::load(&text, &inner.schema, &inner.actions.scopes())
+        .map_err(|e| e.in_file(file))?;
     inner.snapshot.store(Arc::new(snapshot));
     Ok(Reload::Replaced)
 }

@@ -66,6 +66,17 @@ impl Actions {
         })
     }
 
+    /// Every known API's action and action groups, for the policy index.
+    pub(super) fn scopes(&self) -> Vec<super::policies::ActionScope<'_>> {
+        self.known
+            .iter()
+            .map(|(api, entity)| {
+                let (uid, _, groups) = entity.clone().into_inner();
+                super::policies::ActionScope { api, uid, groups }
+            })
+            .collect()
+    }
+
     /// The access table the action groups come from.
     pub(super) fn access(&self) -> &ApiAccess {
         &self.access
@@ -153,6 +164,18 @@ impl Actions {
                         RestrictedExpression::new_string(c.auth_type().to_owned()),
                     ),
                     ("systemRole".to_owned(), long(c.system())),
+                    (
+                        "issuer".to_owned(),
+                        RestrictedExpression::new_string(c.issuer().unwrap_or("").to_owned()),
+                    ),
+                    (
+                        "groups".to_owned(),
+                        RestrictedExpression::new_set(
+                            c.groups()
+                                .iter()
+                                .map(|g| RestrictedExpression::new_string(g.clone())),
+                        ),
+                    ),
                 ]),
                 HashSet::new(),
             )

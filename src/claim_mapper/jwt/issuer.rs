@@ -325,7 +325,13 @@ impl IssuerPolicy {
         }
     }
 
-    /// The subject and roles a verified payload maps to.
+    /// The subject, roles, issuer and groups a verified payload maps to.
+    ///
+    /// The issuer is this policy's configured `iss` (`None` for a default issuer without an
+    /// `iss` check: the token's own `iss` is then unchecked and not reported). The groups are
+    /// the strings of the permissions claim that grant no role themselves (group or role names
+    /// such as `temporal-admins`, whether or not the group table maps them), so a Cedar policy
+    /// can test `principal.groups.contains(..)` without a table entry.
     pub(crate) fn claims(&self, payload: &Map<String, Value>) -> Result<Claims, ClaimsError> {
         let Some(Value::String(subject)) = self.subject_claim.resolve(payload) else {
             return Err(ClaimsError::new(
@@ -337,7 +343,18 @@ impl IssuerPolicy {
             ));
         };
         let mut claims = Claims::new().with_subject(subject).with_auth_type("jwt");
+        if let Some(issuer) = &self.issuer {
+            claims = claims.with_issuer(issuer.as_str());
+        }
         let value = self.permissions_claim.resolve(payload);
+        let groups = claim_strings(value, self.split_strings).filter(|entry| {
+            self.groups.contains_key(*entry)
+                || self
+                    .permissions
+                    .parse(entry)
+                    .is_none_or(|g| g.role == Role::UNDEFINED)
+        });
+        claims = claims.with_groups(groups);
         if !self.split_strings && self.groups.is_empty() {
             // Temporal's reading, unchanged.
             apply_permissions(&mut claims, value, &self.permissions);
