@@ -63,6 +63,9 @@ pub struct AuditRecord {
     pub subject: String,
     /// How the caller authenticated (the claims' auth type); empty without claims.
     pub auth_type: String,
+    /// The issuer that vouched for the caller (the token's trusted `iss`); empty when none
+    /// did (no claims, certificates, API keys, a single JWT key source without `issuer`).
+    pub issuer: String,
     /// The peer's address, when the connection info is in the request.
     pub peer: Option<SocketAddr>,
     /// The full gRPC path.
@@ -108,10 +111,11 @@ impl serde::Serialize for JsonRecord<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let r = self.0;
-        let mut s = serializer.serialize_struct("AuditRecord", 9)?;
+        let mut s = serializer.serialize_struct("AuditRecord", 10)?;
         s.serialize_field("time", &Display(humantime::format_rfc3339_micros(r.time)))?;
         s.serialize_field("subject", &r.subject)?;
         s.serialize_field("authType", &r.auth_type)?;
+        s.serialize_field("issuer", &r.issuer)?;
         s.serialize_field("peer", &r.peer.map(Display))?;
         s.serialize_field("api", &*r.api)?;
         s.serialize_field("namespace", &r.namespace)?;
@@ -320,6 +324,7 @@ mod tests {
                 time: SystemTime::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456),
                 subject: "al\"ice\n\u{1F600}".to_owned(),
                 auth_type: "jwt".to_owned(),
+                issuer: "https://idp.example/".to_owned(),
                 peer,
                 api: Arc::from("/pkg.Service/Method"),
                 namespace: "default".to_owned(),
@@ -329,7 +334,7 @@ mod tests {
             };
             let peer_json = peer.map_or("null".to_owned(), |p| format!("\"{p}\""));
             let expected = format!(
-                "{{\"time\":\"2023-11-14T22:13:20.123456Z\",\"subject\":\"al\\\"ice\\n\u{1F600}\",\"authType\":\"jwt\",\"peer\":{peer_json},\"api\":\"/pkg.Service/Method\",\"namespace\":\"default\",\"decision\":\"denied\",\"reason\":\"no policy permits the call\",\"latencyUs\":42}}"
+                "{{\"time\":\"2023-11-14T22:13:20.123456Z\",\"subject\":\"al\\\"ice\\n\u{1F600}\",\"authType\":\"jwt\",\"issuer\":\"https://idp.example/\",\"peer\":{peer_json},\"api\":\"/pkg.Service/Method\",\"namespace\":\"default\",\"decision\":\"denied\",\"reason\":\"no policy permits the call\",\"latencyUs\":42}}"
             );
             assert_eq!(record.to_json(), expected);
             let parsed: serde_json::Value =

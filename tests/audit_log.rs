@@ -48,7 +48,12 @@ fn request(namespace: &str) -> Request<tonic::body::Body> {
 fn layer() -> AuthzLayerBuilder {
     AuthzLayer::builder()
         .claim_mapper(|_: &AuthInfo| async {
-            Ok::<_, ClaimsError>(Claims::new().with_subject("alice").with_auth_type("jwt"))
+            Ok::<_, ClaimsError>(
+                Claims::new()
+                    .with_subject("alice")
+                    .with_auth_type("jwt")
+                    .with_issuer("https://idp.example/"),
+            )
         })
         .authorizer(|_: Option<&Claims>, target: &CallTarget| {
             let allow = target.namespace() == "open";
@@ -112,6 +117,7 @@ async fn denials_are_recorded_with_caller_and_reason_and_never_the_token() {
     let record = &lines[0];
     assert_eq!(record["subject"], "alice");
     assert_eq!(record["authType"], "jwt");
+    assert_eq!(record["issuer"], "https://idp.example/");
     assert_eq!(record["api"], DESCRIBE_NAMESPACE);
     assert_eq!(record["namespace"], "closed");
     assert_eq!(record["decision"], "denied");

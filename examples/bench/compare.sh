@@ -17,7 +17,9 @@
 # Environment: CONCURRENCY (64), CONNECTIONS (4), DURATION seconds per run (8), WARMUP (2),
 #              METHOD (describe-namespace), PORT (17233), TRANSPORTS ("plaintext mtls"),
 #              ENCODINGS ("identity gzip"), PIN (1; 0 to leave scheduling to the kernel),
-#              FRONTEND (the frontend binary to measure; default the one built here, e.g. an
+#              RATE (calls/s offered, per encoding: "identity=N gzip=M"; unset = as fast
+#              as possible; set it below what the slower arm sustains so both arms do the same
+#              work per second), FRONTEND (the frontend binary to measure; default the one built here, e.g. an
 #              older build to compare releases), SKIP_BUILD (unset).
 # Prints each run, then per configuration the medians and the median ratios (layer / none).
 set -euo pipefail
@@ -96,6 +98,9 @@ load() { # transport encoding
         args+=(--server-name localhost --ca "$work/ca.pem" --cert "$work/client.pem" --key "$work/client.key")
     fi
     if [ "$2" = gzip ]; then args+=(--gzip); fi
+    for pair in ${RATE:-}; do
+        if [ "${pair%%=*}" = "$2" ]; then args+=(--rate "${pair#*=}"); fi
+    done
     LOADGEN_TOKEN="$(cat "$work/token")" "${load_cpu[@]}" "$bin/loadgen" \
         --address "127.0.0.1:$port" "${args[@]}" --method "$method" \
         --concurrency "$concurrency" --connections "$connections" \

@@ -469,16 +469,21 @@ impl<'a> Call<'a> {
         if outcome == Outcome::Allowed && self.shared.audit_decisions == AuditDecisions::Denied {
             return;
         }
-        let (subject, auth_type) = match ending {
+        let (subject, auth_type, issuer) = match ending {
             Ending::Decided {
                 claims: Some(c), ..
-            } => (c.subject().to_owned(), c.auth_type().to_owned()),
-            _ => (String::new(), String::new()),
+            } => (
+                c.subject().to_owned(),
+                c.auth_type().to_owned(),
+                c.issuer().unwrap_or_default().to_owned(),
+            ),
+            _ => (String::new(), String::new(), String::new()),
         };
         sink.record(AuditRecord {
             time: std::time::SystemTime::now(),
             subject,
             auth_type,
+            issuer,
             peer: self.peer,
             api: Arc::clone(&self.api),
             namespace: ending.namespace().to_owned(),

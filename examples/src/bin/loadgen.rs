@@ -90,6 +90,12 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Offer at most this many calls per second in total (paced, spread over the workers);
+    /// default: as fast as the server answers. Two servers compared at the same offered
+    /// load do the same work per second, so their CPU per call compares fairly even when
+    /// the load generator, not the server, is the bottleneck.
+    #[arg(long)]
+    rate: Option<f64>,
     /// The server's process id (same machine): its CPU time (user + system, from
     /// `/proc/PID/stat`) over the measured window is reported per call.
     #[arg(long)]
@@ -197,6 +203,7 @@ async fn worker(
     measuring: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     remaining: Arc<AtomicU64>,
+    pace: Arc<Pace>,
 ) -> Result<Tally, String> {
     // gzip both ways, as Temporal SDKs do; without --gzip, neither way (a server answering
     // in gzip costs as much as the rest of a trivial call).
@@ -218,6 +225,7 @@ async fn worker(
                 break;
             }
         }
+        pace.wait().await;
         let started = Instant::now();
         let code = match args.method {
             Method::DescribeNamespace => {
@@ -246,6 +254,33 @@ async fn worker(
         }
     }
     Ok(tally)
+}
+
+/// Paces calls to a total rate: call `n` may start at `start + n / rate`.
+struct Pace {
+    start: tokio::time::Instant,
+    interval: Option<Duration>,
+    issued: AtomicU64,
+}
+
+impl Pace {
+    fn new(rate: Option<f64>) -> Pace {
+        Pace {
+            start: tokio::time::Instant::now(),
+            interval: rate
+                .filter(|r| *r > 0.0)
+                .map(|r| Duration::from_secs_f64(1.0 / r)),
+            issued: AtomicU64::new(0),
+        }
+    }
+
+    async fn wait(&self) {
+        if let Some(interval) = self.interval {
+            let n = self.issued.fetch_add(1, Ordering::Relaxed);
+            let at = self.start + interval.mul_f64(n as f64);
+            tokio::time::sleep_until(at).await;
+        }
+    }
 }
 
 /// What one run measured.
@@ -280,6 +315,7 @@ async fn run(args: Args) -> Result<Measured, String> {
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let remaining = Arc::new(AtomicU64::new(args.count.unwrap_or(u64::MAX)));
+    let pace = Arc::new(Pace::new(args.rate));
     let mut workers = Vec::with_capacity(args.concurrency);
     for i in 0..args.concurrency.max(1) {
         workers.push(tokio::spawn(worker(
@@ -289,6 +325,7 @@ async fn run(args: Args) -> Result<Measured, String> {
             Arc::clone(&measuring),
             Arc::clone(&stop),
             Arc::clone(&remaining),
+            Arc::clone(&pace),
         )));
     }
     tokio::time::sleep(Duration::from_secs_f64(args.warmup.max(0.0))).await;
