@@ -194,8 +194,7 @@ async fn gzip_call_as_received(keep_compressed: bool) -> Vec<u8> {
     // The service answers NotFound for the unknown (long) name: it decoded the message.
     let status = client.check(request).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);
-    let bytes = received.lock().unwrap().clone();
-    bytes
+    received.lock().unwrap().clone()
 }
 
 #[tokio::test]
