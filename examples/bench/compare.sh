@@ -78,7 +78,12 @@ start_server() {
         > "$work/server.out" 2> "$work/server.err" &
     server_pid=$!
     for _ in $(seq 1 100); do
-        if grep -q "listening on" "$work/server.out" 2>/dev/null; then return 0; fi
+        # Listening, and accepting: the previous run's server may still hold the port.
+        if grep -q "listening on" "$work/server.out" 2>/dev/null &&
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
         sleep 0.1
     done
     echo "frontend did not start:" >&2
