@@ -566,31 +566,36 @@ fn repeated_calls_decide_on_each_call_own_claims_and_namespace() {
         good.clone().with_issuer("https://evil"),
         good.clone().with_groups(["dev"]),
         good.clone().with_auth_type("apikey"),
-        good.clone().with_namespace("default", Role::UNDEFINED),
+        Claims::new()
+            .with_subject("alice")
+            .with_auth_type("jwt")
+            .with_issuer("https://good")
+            .with_groups(["ops"])
+            .with_namespace("other", Role::READER),
     ];
     for _ in 0..3 {
         assert!(
             authz
-                .decide(Some(&good), &CallTarget::new(&api, "default"))
+                .decide(Some(&good), &CallTarget::new(api.as_str(), "default"))
                 .expect("decides")
                 .is_allow()
         );
         assert!(
             !authz
-                .decide(Some(&good), &CallTarget::new(&api, "other"))
+                .decide(Some(&good), &CallTarget::new(api.as_str(), "other"))
                 .expect("decides")
                 .is_allow()
         );
         assert!(
             !authz
-                .decide(None, &CallTarget::new(&api, "default"))
+                .decide(None, &CallTarget::new(api.as_str(), "default"))
                 .expect("decides")
                 .is_allow()
         );
         for claims in &variants {
             assert!(
                 !authz
-                    .decide(Some(claims), &CallTarget::new(&api, "default"))
+                    .decide(Some(claims), &CallTarget::new(api.as_str(), "default"))
                     .expect("decides")
                     .is_allow()
             );

@@ -214,7 +214,8 @@ mod tests {
             namespace_role: 2,
         };
         let first = cache.get_or_build(&key(Some(&alice), "ns"), || entry("first"));
-        let again = cache.get_or_build(&key(Some(&alice.clone()), "ns"), || entry("again"));
+        let same = alice.clone();
+        let again = cache.get_or_build(&key(Some(&same), "ns"), || entry("again"));
         assert!(Arc::ptr_eq(&first.expect("built"), &again.expect("found")));
         for (claims, namespace) in [
             (Some(&other_groups), "ns"),
