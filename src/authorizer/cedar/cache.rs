@@ -126,11 +126,14 @@ pub(super) struct CallEntities {
     pub(super) pairs: Vec<(String, RestrictedExpression)>,
 }
 
+/// The entries whose inputs hash alike (almost always one).
+type Bucket = Vec<(OwnedKey, Arc<CallEntities>)>;
+
 /// The cache (see the module docs).
 #[derive(Debug, Default)]
 pub(super) struct EntityCache {
     state: RandomState,
-    entries: Mutex<HashMap<u64, Vec<(OwnedKey, Arc<CallEntities>)>>>,
+    entries: Mutex<HashMap<u64, Bucket>>,
 }
 
 impl EntityCache {
