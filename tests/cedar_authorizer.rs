@@ -543,3 +543,62 @@ fn caller_and_api_scoped_policies_apply_among_many() {
             .is_allow()
     );
 }
+
+#[test]
+fn repeated_calls_decide_on_each_call_own_claims_and_namespace() {
+    // The entities of a call are kept for the next call like it; a caller whose claims
+    // differ in any part the policies read (issuer, groups, auth type, roles) or a call in
+    // another namespace must be decided on its own, however the calls interleave.
+    let authz = CedarAuthorizer::from_policy_text(
+        r#"permit (principal is Temporal::Caller, action in Temporal::Action::"NamespaceRead", resource)
+           when { principal.issuer == "https://good" && principal.groups.contains("ops")
+                  && principal.authType == "jwt" && context.role >= 2 && resource.name == "default" };"#,
+    )
+    .expect("policy loads");
+    let api = format!("{WS}DescribeNamespace");
+    let good = Claims::new()
+        .with_subject("alice")
+        .with_auth_type("jwt")
+        .with_issuer("https://good")
+        .with_groups(["ops"])
+        .with_namespace("default", Role::READER);
+    let variants = [
+        good.clone().with_issuer("https://evil"),
+        good.clone().with_groups(["dev"]),
+        good.clone().with_auth_type("apikey"),
+        Claims::new()
+            .with_subject("alice")
+            .with_auth_type("jwt")
+            .with_issuer("https://good")
+            .with_groups(["ops"])
+            .with_namespace("other", Role::READER),
+    ];
+    for _ in 0..3 {
+        assert!(
+            authz
+                .decide(Some(&good), &CallTarget::new(api.as_str(), "default"))
+                .expect("decides")
+                .is_allow()
+        );
+        assert!(
+            !authz
+                .decide(Some(&good), &CallTarget::new(api.as_str(), "other"))
+                .expect("decides")
+                .is_allow()
+        );
+        assert!(
+            !authz
+                .decide(None, &CallTarget::new(api.as_str(), "default"))
+                .expect("decides")
+                .is_allow()
+        );
+        for claims in &variants {
+            assert!(
+                !authz
+                    .decide(Some(claims), &CallTarget::new(api.as_str(), "default"))
+                    .expect("decides")
+                    .is_allow()
+            );
+        }
+    }
+}

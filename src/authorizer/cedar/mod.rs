@@ -28,6 +28,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cache;
 mod error;
 mod policies;
 mod reload;
@@ -191,15 +192,15 @@ impl CedarAuthorizer {
         target: &CallTarget,
     ) -> Result<Decision, tonic::Status> {
         let snapshot = self.inner.snapshot.load();
-        let (request, entities) = self
+        let (request, call) = self
             .inner
             .actions
             .request(claims, target, snapshot.fields)?;
-        let policies = snapshot.for_call(request.principal(), target.api_name());
+        let policies = snapshot.for_call(Some(&call.principal), target.api_name());
         let response = self
             .inner
             .cedar
-            .is_authorized(&request, policies, &entities);
+            .is_authorized(&request, policies, &call.entities);
         let diagnostics = response.diagnostics();
         for error in diagnostics.errors() {
             tracing::warn!(error = %error, "cedar policy failed to evaluate; it is skipped");
@@ -233,15 +234,15 @@ impl CedarAuthorizer {
         target: &CallTarget,
     ) -> Result<(bool, Vec<String>), tonic::Status> {
         let snapshot = self.inner.snapshot.load();
-        let (request, entities) = self
+        let (request, call) = self
             .inner
             .actions
             .request(claims, target, snapshot.fields)?;
-        let policies = snapshot.for_call(request.principal(), target.api_name());
+        let policies = snapshot.for_call(Some(&call.principal), target.api_name());
         let response = self
             .inner
             .cedar
-            .is_authorized(&request, policies, &entities);
+            .is_authorized(&request, policies, &call.entities);
         let ids = response
             .diagnostics()
             .reason()

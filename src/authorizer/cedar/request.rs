@@ -3,11 +3,13 @@
 //! count, and the request fields the policies refer to, read from the buffered first message).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use cedar_policy::{
     Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
 };
 
+use super::cache::{CallEntities, CallKey, EntityCache, role_bits};
 use super::error::CedarError;
 use super::policies::CONTEXT_FIELDS;
 use super::schema::{action_groups, action_id, action_uid, type_name};
@@ -35,14 +37,15 @@ impl Names {
     }
 }
 
-/// What the authorizer settles once per API: the action entity and where its request fields
-/// are.
+/// What the authorizer settles once per API (the action entity and where its request fields
+/// are), and the entities of recent calls.
 #[derive(Debug)]
 pub(super) struct Actions {
     names: Names,
     access: ApiAccess,
     known: HashMap<Box<str>, Entity>,
     fields: HashMap<&'static str, Vec<(usize, &'static [u32])>>,
+    cache: EntityCache,
 }
 
 impl Actions {
@@ -63,6 +66,7 @@ impl Actions {
             access,
             known,
             fields,
+            cache: EntityCache::default(),
         })
     }
 
@@ -100,13 +104,9 @@ impl Actions {
         claims: Option<&Claims>,
         target: &CallTarget,
         wanted: u16,
-    ) -> Result<(Request, Entities), tonic::Status> {
+    ) -> Result<(Request, Arc<CallEntities>), tonic::Status> {
         let api = target.api_name();
         let method = self.access.get(api);
-        let action = match self.known.get(api) {
-            Some(entity) => entity.clone(),
-            None => action_entity(&self.names, api, method),
-        };
         let namespace = target.namespace();
         let (role, namespace_role) = match claims {
             None => (Role::UNDEFINED, Role::UNDEFINED),
@@ -119,14 +119,15 @@ impl Actions {
                 (role, ns)
             }
         };
-        let mut pairs = vec![
-            (
-                "api".to_owned(),
-                RestrictedExpression::new_string(api.to_owned()),
-            ),
-            ("role".to_owned(), long(role)),
-            ("namespaceRole".to_owned(), long(namespace_role)),
-        ];
+        let key = CallKey {
+            api,
+            namespace,
+            claims,
+            role: role_bits(role),
+            namespace_role: role_bits(namespace_role),
+        };
+        let call = self.cache.get_or_build(&key, || self.build(&key, method))?;
+        let mut extra = Vec::new();
         if let (Some(fields), Some(message)) = (self.fields.get(api), target.request()) {
             for &(i, path) in fields.iter().filter(|(i, _)| wanted & (1 << i) != 0) {
                 let value = scan_string_path(message.bytes(), path).map_err(|e| {
@@ -136,15 +137,51 @@ impl Actions {
                     ))
                 })?;
                 if let Some(value) = value.filter(|v| !v.is_empty()) {
-                    pairs.push((
+                    extra.push((
                         CONTEXT_FIELDS[i].to_owned(),
                         RestrictedExpression::new_string(value.to_owned()),
                     ));
                 }
             }
         }
-        let context = Context::from_pairs(pairs).map_err(internal)?;
-        let principal = match claims {
+        let context = if extra.is_empty() {
+            call.context.clone()
+        } else {
+            Context::from_pairs(call.pairs.iter().cloned().chain(extra)).map_err(internal)?
+        };
+        let request = Request::new(
+            call.principal.clone(),
+            call.action.clone(),
+            call.resource.clone(),
+            context,
+            None,
+        )
+        .map_err(internal)?;
+        Ok((request, call))
+    }
+
+    /// The entities and base context of a call not in the cache.
+    fn build(
+        &self,
+        key: &CallKey<'_>,
+        method: Option<crate::MethodAccess>,
+    ) -> Result<CallEntities, tonic::Status> {
+        let api = key.api;
+        let namespace = key.namespace;
+        let action = match self.known.get(api) {
+            Some(entity) => entity.clone(),
+            None => action_entity(&self.names, api, method),
+        };
+        let pairs = vec![
+            (
+                "api".to_owned(),
+                RestrictedExpression::new_string(api.to_owned()),
+            ),
+            ("role".to_owned(), long(key.role)),
+            ("namespaceRole".to_owned(), long(key.namespace_role)),
+        ];
+        let context = Context::from_pairs(pairs.iter().cloned()).map_err(internal)?;
+        let principal = match key.claims {
             None => Entity::new_no_attrs(
                 EntityUid::from_type_name_and_id(self.names.anonymous.clone(), EntityId::new("")),
                 HashSet::new(),
@@ -163,7 +200,7 @@ impl Actions {
                         "authType".to_owned(),
                         RestrictedExpression::new_string(c.auth_type().to_owned()),
                     ),
-                    ("systemRole".to_owned(), long(c.system())),
+                    ("systemRole".to_owned(), long(role_bits(c.system()))),
                     (
                         "issuer".to_owned(),
                         RestrictedExpression::new_string(c.issuer().unwrap_or("").to_owned()),
@@ -193,11 +230,18 @@ impl Actions {
             HashSet::new(),
         )
         .map_err(internal)?;
-        let request = Request::new(principal.uid(), action.uid(), resource.uid(), context, None)
-            .map_err(internal)?;
+        let (principal_uid, action_uid, resource_uid) =
+            (principal.uid(), action.uid(), resource.uid());
         let entities =
             Entities::from_entities([principal, action, resource], None).map_err(internal)?;
-        Ok((request, entities))
+        Ok(CallEntities {
+            entities,
+            principal: principal_uid,
+            action: action_uid,
+            resource: resource_uid,
+            context,
+            pairs,
+        })
     }
 }
 
@@ -210,9 +254,9 @@ fn action_entity(names: &Names, path: &str, access: Option<crate::MethodAccess>)
     Entity::new_no_attrs(action_uid(&names.action, action_id(path)), parents)
 }
 
-/// A role as the four role bits, so a stray bit from a buggy mapper cannot count as admin.
-fn long(role: Role) -> RestrictedExpression {
-    RestrictedExpression::new_long(i64::from((role & Role::from_bits(0b1111)).bits()))
+/// Four role bits (see [`role_bits`]) as a Cedar number.
+fn long(bits: u16) -> RestrictedExpression {
+    RestrictedExpression::new_long(i64::from(bits))
 }
 
 fn internal(error: impl std::fmt::Display) -> tonic::Status {
