@@ -13,8 +13,8 @@
 //! The cache is bounded: when it holds [`CAPACITY`] entries it is emptied and fills again.
 //! Nothing in it depends on the policies, so a policy reload keeps it.
 
+use foldhash::fast::RandomState;
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
