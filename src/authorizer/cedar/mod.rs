@@ -191,16 +191,7 @@ impl CedarAuthorizer {
         claims: Option<&Claims>,
         target: &CallTarget,
     ) -> Result<Decision, tonic::Status> {
-        let snapshot = self.inner.snapshot.load();
-        let (request, call) = self
-            .inner
-            .actions
-            .request(claims, target, snapshot.fields)?;
-        let policies = snapshot.for_call(Some(&call.principal), target.api_name());
-        let response = self
-            .inner
-            .cedar
-            .is_authorized(&request, policies, &call.entities);
+        let response = self.evaluate(claims, target)?;
         let diagnostics = response.diagnostics();
         for error in diagnostics.errors() {
             tracing::warn!(error = %error, "cedar policy failed to evaluate; it is skipped");
@@ -233,22 +224,32 @@ impl CedarAuthorizer {
         claims: Option<&Claims>,
         target: &CallTarget,
     ) -> Result<(bool, Vec<String>), tonic::Status> {
-        let snapshot = self.inner.snapshot.load();
-        let (request, call) = self
-            .inner
-            .actions
-            .request(claims, target, snapshot.fields)?;
-        let policies = snapshot.for_call(Some(&call.principal), target.api_name());
-        let response = self
-            .inner
-            .cedar
-            .is_authorized(&request, policies, &call.entities);
+        let response = self.evaluate(claims, target)?;
         let ids = response
             .diagnostics()
             .reason()
             .map(ToString::to_string)
             .collect();
         Ok((response.decision() == cedar_policy::Decision::Allow, ids))
+    }
+
+    /// Cedar's answer for one call: its request and entities evaluated against the
+    /// policies of the current snapshot that can match the call's API and caller.
+    fn evaluate(
+        &self,
+        claims: Option<&Claims>,
+        target: &CallTarget,
+    ) -> Result<cedar_policy::Response, tonic::Status> {
+        let snapshot = self.inner.snapshot.load();
+        let (request, call) = self
+            .inner
+            .actions
+            .request(claims, target, snapshot.fields)?;
+        let policies = snapshot.for_call(Some(&call.principal), target.api_name());
+        Ok(self
+            .inner
+            .cedar
+            .is_authorized(&request, policies, &call.entities))
     }
 }
 
