@@ -83,6 +83,13 @@ struct Entry {
     verified: Arc<VerifiedToken>,
 }
 
+impl Entry {
+    /// Whether this entry is exactly `token` (whose hash is `hash`).
+    fn is(&self, hash: u64, token: &str) -> bool {
+        self.hash == hash && *self.token == *token
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shard {
     table: ArcSwap<HashTable<Entry>>,
@@ -146,7 +153,7 @@ impl TokenCache {
         let found = self.shards[shard]
             .table
             .load()
-            .find(hash, |e| e.hash == hash && *e.token == *token)
+            .find(hash, |e| e.is(hash, token))
             .filter(|e| now < e.verified.deadline)
             .map(|e| Arc::clone(&e.verified));
         #[cfg(feature = "metrics")]
@@ -174,22 +181,21 @@ impl TokenCache {
             verified,
         };
         self.shards[shard].update(|table| {
-            if let Ok(old) = table.find_entry(hash, |e| e.hash == hash && *e.token == *token) {
+            if let Ok(old) = table.find_entry(hash, |e| e.is(hash, token)) {
                 old.remove();
             }
             if table.len() >= bound {
                 table.retain(|e| e.verified.live(now));
             }
-            while table.len() >= bound {
-                let Some(soonest) = table.iter().map(|e| (e.verified.deadline, e.hash)).min()
-                else {
-                    break;
-                };
-                if let Ok(e) = table.find_entry(soonest.1, |e| {
-                    e.hash == soonest.1 && e.verified.deadline == soonest.0
-                }) {
-                    e.remove();
-                }
+            // The shard holds at most `bound` entries, so one removal makes room.
+            if table.len() >= bound
+                && let Some((soonest, soonest_token)) = table
+                    .iter()
+                    .min_by_key(|e| e.verified.deadline)
+                    .map(|e| (e.hash, Arc::clone(&e.token)))
+                && let Ok(e) = table.find_entry(soonest, |e| e.is(soonest, &soonest_token))
+            {
+                e.remove();
             }
             table.insert_unique(hash, entry, |e| e.hash);
         });
@@ -201,11 +207,11 @@ impl TokenCache {
         let present = self.shards[shard]
             .table
             .load()
-            .find(hash, |e| e.hash == hash && *e.token == *token)
+            .find(hash, |e| e.is(hash, token))
             .is_some();
         if present {
             self.shards[shard].update(|table| {
-                if let Ok(e) = table.find_entry(hash, |e| e.hash == hash && *e.token == *token) {
+                if let Ok(e) = table.find_entry(hash, |e| e.is(hash, token)) {
                     e.remove();
                 }
             });
