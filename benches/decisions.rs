@@ -4,7 +4,9 @@
 //! - `cedar`: one decision on StartWorkflowExecution (a writer with an issuer and two groups,
 //!   the request's workflow type in the context) by `DefaultAuthorizer::decide` (the baseline), by the Cedar authorizer with
 //!   the sample policies (`examples/policies/*.cedar`), and with those plus 1 000 more
-//!   policies (each naming another caller and namespace).
+//!   policies (each naming another caller and namespace); these repeat one call, so after
+//!   the first they are answered from the decision cache. `sample_policies_unseen_fields`
+//!   gives every call a workflow type not seen before, so each is evaluated.
 //! - `audit`: the whole layer (fixed claims, the default authorizer) over a pass-through
 //!   service, without and with a JSON-lines audit log of every decision (written to
 //!   `io::sink()` by the writer thread).
@@ -96,6 +98,24 @@ fn cedar(c: &mut Criterion) {
     });
     group.bench_function("1000_policies", |b| {
         b.iter(|| thousand.decide(black_box(Some(&claims)), black_box(&target)));
+    });
+    // Every call with a workflow type not seen before (twice the decision cache's size, in
+    // turn), so each one is evaluated by Cedar: the cost of a first sight.
+    let unseen: Vec<CallTarget> = (0..8192)
+        .map(|i| {
+            let mut message = field(1, b"default");
+            message.extend(field(2, b"order-42"));
+            message.extend(field(3, &field(1, format!("Workflow{i}").as_bytes())));
+            CallTarget::new(START, "default")
+                .with_request(RequestMessage::new(Bytes::from(message)))
+        })
+        .collect();
+    let mut next = unseen.iter().cycle();
+    group.bench_function("sample_policies_unseen_fields", |b| {
+        b.iter(|| {
+            let target = next.next().expect("cycles");
+            sample.decide(black_box(Some(&claims)), black_box(target))
+        });
     });
     group.finish();
 }

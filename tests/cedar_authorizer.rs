@@ -602,3 +602,66 @@ fn repeated_calls_decide_on_each_call_own_claims_and_namespace() {
         }
     }
 }
+
+#[test]
+fn repeated_calls_decide_on_each_call_own_request_fields() {
+    // Decisions are kept for the next identical call; a call whose request fields differ in
+    // any value a policy reads (however slightly, or absent) must be decided on its own,
+    // however the calls interleave, and with the reasons of its own decision.
+    let authz = with_samples();
+    let team = Claims::new()
+        .with_subject("orders-team")
+        .with_namespace("default", Role::WRITER);
+    let start = |workflow_type: &str| {
+        call(
+            "StartWorkflowExecution",
+            "default",
+            start_request("default", workflow_type, "orders"),
+        )
+    };
+    let worker = Claims::new()
+        .with_subject("orders-worker")
+        .with_namespace("default", Role::WRITER);
+    let poll = |queue: &str, normal: &str| {
+        call(
+            "PollWorkflowTaskQueue",
+            "default",
+            poll_request("default", queue, normal),
+        )
+    };
+    let forbidden_type =
+        Decision::deny_with_reason("forbidden by policy orders-team-workflow-types");
+    let forbidden_queue =
+        Decision::deny_with_reason("forbidden by policy orders-worker-task-queues");
+    for _ in 0..3 {
+        for (workflow_type, expected) in [
+            ("OrderWorkflow", Decision::Allow),
+            ("OrderWorkflowX", forbidden_type.clone()),
+            ("RefundWorkflow", Decision::Allow),
+            ("orderWorkflow", forbidden_type.clone()),
+            ("", forbidden_type.clone()),
+        ] {
+            assert_eq!(
+                authz
+                    .decide(Some(&team), &start(workflow_type))
+                    .expect("decides"),
+                expected,
+                "{workflow_type:?}"
+            );
+        }
+        for (queue, normal, expected) in [
+            ("orders-eu", "", Decision::Allow),
+            ("billing", "", forbidden_queue.clone()),
+            ("sticky-host-1", "orders-eu", Decision::Allow),
+            ("sticky-host-1", "billing", forbidden_queue.clone()),
+        ] {
+            assert_eq!(
+                authz
+                    .decide(Some(&worker), &poll(queue, normal))
+                    .expect("decides"),
+                expected,
+                "{queue:?} {normal:?}"
+            );
+        }
+    }
+}

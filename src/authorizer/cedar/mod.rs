@@ -29,6 +29,7 @@
 //! ```
 
 mod cache;
+mod decisions;
 mod error;
 mod policies;
 mod reload;
@@ -43,6 +44,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use cedar_policy::Schema;
 
+use decisions::Verdict;
 pub use error::{CedarError, CedarErrorKind};
 use policies::PolicySnapshot;
 use request::Actions;
@@ -191,19 +193,14 @@ impl CedarAuthorizer {
         claims: Option<&Claims>,
         target: &CallTarget,
     ) -> Result<Decision, tonic::Status> {
-        let response = self.evaluate(claims, target)?;
-        let diagnostics = response.diagnostics();
-        for error in diagnostics.errors() {
-            tracing::warn!(error = %error, "cedar policy failed to evaluate; it is skipped");
-        }
-        if response.decision() == cedar_policy::Decision::Allow {
+        let verdict = self.evaluate(claims, target)?;
+        if verdict.allow {
             return Ok(Decision::Allow);
         }
-        let ids: Vec<String> = diagnostics.reason().map(ToString::to_string).collect();
-        let reason = if ids.is_empty() {
+        let reason = if verdict.policies.is_empty() {
             "no policy permits the call".to_owned()
         } else {
-            format!("forbidden by policy {}", ids.join(", "))
+            format!("forbidden by policy {}", verdict.policies.join(", "))
         };
         tracing::debug!(reason = %reason, "cedar denied the call");
         Ok(if self.inner.expose_reasons {
@@ -224,32 +221,41 @@ impl CedarAuthorizer {
         claims: Option<&Claims>,
         target: &CallTarget,
     ) -> Result<(bool, Vec<String>), tonic::Status> {
-        let response = self.evaluate(claims, target)?;
-        let ids = response
-            .diagnostics()
-            .reason()
-            .map(ToString::to_string)
-            .collect();
-        Ok((response.decision() == cedar_policy::Decision::Allow, ids))
+        let verdict = self.evaluate(claims, target)?;
+        Ok((verdict.allow, verdict.policies.clone()))
     }
 
-    /// Cedar's answer for one call: its request and entities evaluated against the
-    /// policies of the current snapshot that can match the call's API and caller.
+    /// Cedar's answer for one call: the answer kept for an identical earlier call under the
+    /// current snapshot, or its request and entities evaluated against the policies of that
+    /// snapshot that can match the call's API and caller.
     fn evaluate(
         &self,
         claims: Option<&Claims>,
         target: &CallTarget,
-    ) -> Result<cedar_policy::Response, tonic::Status> {
+    ) -> Result<Arc<Verdict>, tonic::Status> {
         let snapshot = self.inner.snapshot.load();
-        let (request, call) = self
-            .inner
-            .actions
-            .request(claims, target, snapshot.fields)?;
-        let policies = snapshot.for_call(Some(&call.principal), target.api_name());
-        Ok(self
-            .inner
-            .cedar
-            .is_authorized(&request, policies, &call.entities))
+        let actions = &self.inner.actions;
+        let call = actions.entities(claims, target)?;
+        let fields = actions.fields(target, snapshot.fields)?;
+        snapshot.decisions.get_or_decide(&call, &fields, || {
+            let request = Actions::request(&call, &fields)?;
+            let policies = snapshot.for_call(Some(&call.principal), target.api_name());
+            let response = self
+                .inner
+                .cedar
+                .is_authorized(&request, policies, &call.entities);
+            let diagnostics = response.diagnostics();
+            let mut had_errors = false;
+            for error in diagnostics.errors() {
+                had_errors = true;
+                tracing::warn!(error = %error, "cedar policy failed to evaluate; it is skipped");
+            }
+            Ok(Verdict {
+                allow: response.decision() == cedar_policy::Decision::Allow,
+                policies: diagnostics.reason().map(ToString::to_string).collect(),
+                had_errors,
+            })
+        })
     }
 }
 

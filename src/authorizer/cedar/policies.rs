@@ -17,6 +17,7 @@ use cedar_policy::{
     ValidationMode, Validator,
 };
 
+use super::decisions::DecisionCache;
 use super::error::{CedarError, CedarErrorKind};
 
 /// The request fields a policy may refer to as `context.<name>`, in the order of the bits of
@@ -57,6 +58,8 @@ pub(super) struct PolicySnapshot {
     pub(super) fields: u16,
     /// The text the set was loaded from, to tell whether a file really changed.
     pub(super) text: String,
+    /// The answers of recent calls under this set.
+    pub(super) decisions: DecisionCache,
 }
 
 impl PolicySnapshot {
@@ -109,6 +112,7 @@ impl PolicySnapshot {
             by_principal,
             fields,
             text: text.to_owned(),
+            decisions: DecisionCache::default(),
         })
     }
 

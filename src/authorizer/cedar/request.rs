@@ -10,6 +10,7 @@ use cedar_policy::{
 };
 
 use super::cache::{CallEntities, CallKey, EntityCache, role_bits};
+use super::decisions::Fields;
 use super::error::CedarError;
 use super::policies::CONTEXT_FIELDS;
 use super::schema::{action_groups, action_id, action_uid, type_name};
@@ -94,17 +95,15 @@ impl Actions {
             .is_some_and(|f| f.iter().any(|(i, _)| wanted & (1 << i) != 0))
     }
 
-    /// The Cedar request and entities for one call.
+    /// The entities and base context of one call (from the entity cache).
     ///
     /// # Errors
-    /// A request field that is malformed on its path (the call is refused), or a value Cedar
-    /// refuses (a bug).
-    pub(super) fn request(
+    /// A value Cedar refuses (a bug).
+    pub(super) fn entities(
         &self,
         claims: Option<&Claims>,
         target: &CallTarget,
-        wanted: u16,
-    ) -> Result<(Request, Arc<CallEntities>), tonic::Status> {
+    ) -> Result<Arc<CallEntities>, tonic::Status> {
         let api = target.api_name();
         let method = self.access.get(api);
         let namespace = target.namespace();
@@ -126,9 +125,23 @@ impl Actions {
             role: role_bits(role),
             namespace_role: role_bits(namespace_role),
         };
-        let call = self.cache.get_or_build(&key, || self.build(&key, method))?;
-        let mut extra = Vec::new();
-        if let (Some(fields), Some(message)) = (self.fields.get(api), target.request()) {
+        self.cache.get_or_build(&key, || self.build(&key, method))
+    }
+
+    /// The request fields in `wanted` (a bit set over [`CONTEXT_FIELDS`]) that the call's
+    /// first message carries, non-empty.
+    ///
+    /// # Errors
+    /// A field that is malformed on its path: the call is refused.
+    pub(super) fn fields<'t>(
+        &self,
+        target: &'t CallTarget,
+        wanted: u16,
+    ) -> Result<Fields<'t>, tonic::Status> {
+        let mut out: Fields<'t> = [None; CONTEXT_FIELDS.len()];
+        if let (Some(fields), Some(message)) =
+            (self.fields.get(target.api_name()), target.request())
+        {
             for &(i, path) in fields.iter().filter(|(i, _)| wanted & (1 << i) != 0) {
                 let value = scan_string_path(message.bytes(), path).map_err(|e| {
                     tonic::Status::invalid_argument(format!(
@@ -136,28 +149,41 @@ impl Actions {
                         CONTEXT_FIELDS[i]
                     ))
                 })?;
-                if let Some(value) = value.filter(|v| !v.is_empty()) {
-                    extra.push((
-                        CONTEXT_FIELDS[i].to_owned(),
-                        RestrictedExpression::new_string(value.to_owned()),
-                    ));
-                }
+                out[i] = value.filter(|v| !v.is_empty());
             }
         }
-        let context = if extra.is_empty() {
+        Ok(out)
+    }
+
+    /// The Cedar request of a call with these entities and request fields.
+    ///
+    /// # Errors
+    /// A value Cedar refuses (a bug).
+    pub(super) fn request(
+        call: &CallEntities,
+        fields: &Fields<'_>,
+    ) -> Result<Request, tonic::Status> {
+        let context = if fields.iter().all(Option::is_none) {
             call.context.clone()
         } else {
+            let extra = fields.iter().enumerate().filter_map(|(i, value)| {
+                value.map(|v| {
+                    (
+                        CONTEXT_FIELDS[i].to_owned(),
+                        RestrictedExpression::new_string(v.to_owned()),
+                    )
+                })
+            });
             Context::from_pairs(call.pairs.iter().cloned().chain(extra)).map_err(internal)?
         };
-        let request = Request::new(
+        Request::new(
             call.principal.clone(),
             call.action.clone(),
             call.resource.clone(),
             context,
             None,
         )
-        .map_err(internal)?;
-        Ok((request, call))
+        .map_err(internal)
     }
 
     /// The entities and base context of a call not in the cache.
