@@ -40,7 +40,15 @@ fn target(api: &str, namespace: &str) -> CallTarget {
 }
 
 fn decide(claims: Option<&Claims>, api: &str, namespace: &str) -> Decision {
-    let decision = DefaultAuthorizer::new().decide(claims, &target(api, namespace));
+    let authz = DefaultAuthorizer::new();
+    let decision = authz.decide(claims, &target(api, namespace));
+    // The layer asks for the decision without waiting first: it must be the same one.
+    let now = authz.authorize_now(claims, &target(api, namespace));
+    assert_eq!(
+        now.map(|d| d.expect("the default authorizer never fails")),
+        Some(decision.clone()),
+        "authorize_now disagrees on {api} in {namespace:?} for {claims:?}"
+    );
     #[cfg(feature = "cedar")]
     cedar_agrees(cedar_default(), claims, &target(api, namespace), &decision);
     decision
@@ -75,6 +83,10 @@ fn cedar_agrees(
     expected: &Decision,
 ) {
     let got = cedar.decide(claims, target).expect("cedar decides");
+    let now = cedar
+        .authorize_now(claims, target)
+        .map(|d| d.expect("cedar decides"));
+    assert_eq!(now.as_ref(), Some(&got), "cedar's authorize_now disagrees");
     assert_eq!(
         got.is_allow(),
         expected.is_allow(),

@@ -73,6 +73,19 @@ async fn keys_map_expire_and_are_refused_when_unknown() {
         .unwrap();
     assert_eq!(mapper.keys_loaded(), 2);
     let claims = mapper.get_claims(&bearer(KEY)).await.unwrap();
+    // The key table answers without waiting, with the same answer.
+    assert_eq!(
+        mapper.get_claims_now(&bearer(KEY)).unwrap().unwrap(),
+        claims
+    );
+    assert_eq!(
+        mapper
+            .get_claims_now(&bearer("tak_live_guess"))
+            .unwrap()
+            .unwrap_err()
+            .message(),
+        "unknown API key"
+    );
     assert_eq!(claims.subject(), "ci-deployer");
     assert_eq!(claims.auth_type(), API_KEY_AUTH_TYPE);
     assert_eq!(claims.namespace_role("default"), Role::WRITER);

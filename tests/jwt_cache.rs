@@ -159,3 +159,52 @@ async fn a_key_removed_from_the_jwks_invalidates_the_tokens_it_signed() {
     );
     assert_eq!(mapper.verifications(), 3);
 }
+
+#[tokio::test]
+async fn answers_without_waiting_only_from_the_cache() {
+    let (builder, now) = mapper_with_clock();
+    let mapper = builder.build();
+    let mut payload = temporal_payload(NOW, &["default:write"]);
+    payload["exp"] = json!(NOW + 10);
+    let token = rsa().sign("k", &payload);
+    let info = |token: &str, audience: &str| {
+        let mut info = AuthInfo::with_token(format!("Bearer {token}"));
+        info.audience = audience.to_owned();
+        info
+    };
+    // Not verified yet: only `get_claims` can answer, and asking verified nothing.
+    assert!(mapper.get_claims_now(&info(&token, "")).is_none());
+    assert_eq!(mapper.verifications(), 0);
+    // A malformed header and a missing token need no verification.
+    let malformed = mapper
+        .get_claims_now(&AuthInfo::with_token("Basic abc"))
+        .expect("answered")
+        .expect_err("malformed");
+    assert_eq!(malformed.kind(), ClaimsErrorKind::MalformedHeader);
+    let empty = mapper
+        .get_claims_now(&AuthInfo::with_token(""))
+        .expect("answered")
+        .expect("no token: empty claims");
+    assert_eq!(empty.auth_type(), "jwt");
+
+    let verified = map(&mapper, &token, "").await.expect("valid");
+    let cached = mapper
+        .get_claims_now(&info(&token, "test-audience"))
+        .expect("cached")
+        .expect("valid");
+    assert_eq!(cached, verified);
+    assert_eq!(mapper.verifications(), 1);
+    // Every check a hit makes: the audience, then expiry.
+    let audience = mapper
+        .get_claims_now(&info(&token, "other"))
+        .expect("cached")
+        .expect_err("audience");
+    assert_eq!(audience.kind(), ClaimsErrorKind::Audience);
+    now.store(NOW + 10, Ordering::SeqCst);
+    let expired = mapper
+        .get_claims_now(&info(&token, ""))
+        .expect("answered from the entry")
+        .expect_err("expired");
+    assert_eq!(expired.kind(), ClaimsErrorKind::Time);
+    assert_eq!(mapper.verifications(), 1);
+}

@@ -113,6 +113,14 @@ impl Authorizer for DefaultAuthorizer {
         Box::pin(std::future::ready(Ok(self.decide(claims, target))))
     }
 
+    fn authorize_now(
+        &self,
+        claims: Option<&Claims>,
+        target: &CallTarget,
+    ) -> Option<Result<Decision, tonic::Status>> {
+        Some(Ok(self.decide(claims, target)))
+    }
+
     fn needs_request(&self, api_name: &str) -> bool {
         // Only namespace-scoped APIs look at the request; the rest pass straight through.
         !is_health_check_api(api_name)

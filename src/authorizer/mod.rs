@@ -41,6 +41,19 @@ pub trait Authorizer: Send + Sync + 'static {
         target: &'a CallTarget,
     ) -> BoxFuture<'a, Result<Decision, tonic::Status>>;
 
+    /// The decision when it can be made without waiting (a table lookup, a policy
+    /// evaluation), or `None` when only [`authorize`](Self::authorize) can make it. The layer
+    /// asks this first and awaits `authorize` only on `None`, which saves a boxed future per
+    /// call. A decision must be the one `authorize` would make. Defaults to `None`.
+    fn authorize_now(
+        &self,
+        claims: Option<&Claims>,
+        target: &CallTarget,
+    ) -> Option<Result<Decision, tonic::Status>> {
+        let _ = (claims, target);
+        None
+    }
+
     /// Whether deciding on `api_name` needs the request message (and so its namespace).
     ///
     /// When `false` the layer does not read the body at all and the target's namespace is
@@ -85,6 +98,14 @@ impl<A: Authorizer + ?Sized> Authorizer for Arc<A> {
         (**self).authorize(claims, target)
     }
 
+    fn authorize_now(
+        &self,
+        claims: Option<&Claims>,
+        target: &CallTarget,
+    ) -> Option<Result<Decision, tonic::Status>> {
+        (**self).authorize_now(claims, target)
+    }
+
     fn needs_request(&self, api_name: &str) -> bool {
         (**self).needs_request(api_name)
     }
@@ -105,6 +126,14 @@ impl Authorizer for NoopAuthorizer {
         _target: &'a CallTarget,
     ) -> BoxFuture<'a, Result<Decision, tonic::Status>> {
         Box::pin(std::future::ready(Ok(Decision::Allow)))
+    }
+
+    fn authorize_now(
+        &self,
+        _claims: Option<&Claims>,
+        _target: &CallTarget,
+    ) -> Option<Result<Decision, tonic::Status>> {
+        Some(Ok(Decision::Allow))
     }
 
     fn needs_request(&self, _api_name: &str) -> bool {

@@ -431,21 +431,42 @@ impl ClaimMapper for ApiKeyClaimMapper {
         &'a self,
         auth_info: &'a AuthInfo,
     ) -> BoxFuture<'a, Result<Claims, ClaimsError>> {
+        match self.route(auth_info) {
+            Route::Tokens(tokens) => tokens.get_claims(auth_info),
+            Route::Answer(answer) => Box::pin(std::future::ready(answer)),
+        }
+    }
+
+    fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
+        match self.route(auth_info) {
+            Route::Tokens(tokens) => tokens.get_claims_now(auth_info),
+            Route::Answer(answer) => Some(answer),
+        }
+    }
+}
+
+/// Who answers a call: the token mapper (for a JWT-shaped token), or the key table here.
+enum Route<'a> {
+    Tokens(&'a Arc<dyn ClaimMapper>),
+    Answer(Result<Claims, ClaimsError>),
+}
+
+impl ApiKeyClaimMapper {
+    fn route(&self, auth_info: &AuthInfo) -> Route<'_> {
         let value = match bearer_token(&auth_info.auth_token) {
             Ok(value) => value,
-            Err(e) => return Box::pin(std::future::ready(Err(e))),
+            Err(e) => return Route::Answer(Err(e)),
         };
         match (value, &self.inner.token_mapper) {
             // JWT-shaped (or no token at all): never an API key.
-            (None, Some(tokens)) => tokens.get_claims(auth_info),
-            (Some(v), Some(tokens)) if v.contains('.') => tokens.get_claims(auth_info),
-            (Some(v), None) if v.contains('.') => Box::pin(std::future::ready(Err(
-                ClaimsError::new(ClaimsErrorKind::MalformedToken, "token is not an API key"),
+            (None, Some(tokens)) => Route::Tokens(tokens),
+            (Some(v), Some(tokens)) if v.contains('.') => Route::Tokens(tokens),
+            (Some(v), None) if v.contains('.') => Route::Answer(Err(ClaimsError::new(
+                ClaimsErrorKind::MalformedToken,
+                "token is not an API key",
             ))),
-            (None, None) => Box::pin(std::future::ready(Ok(
-                Claims::new().with_auth_type(API_KEY_AUTH_TYPE)
-            ))),
-            (Some(key), _) => Box::pin(std::future::ready(self.inner.lookup(key))),
+            (None, None) => Route::Answer(Ok(Claims::new().with_auth_type(API_KEY_AUTH_TYPE))),
+            (Some(key), _) => Route::Answer(self.inner.lookup(key)),
         }
     }
 }

@@ -323,11 +323,21 @@ impl ClaimMapper for CertificateClaimMapper {
         &'a self,
         auth_info: &'a AuthInfo,
     ) -> BoxFuture<'a, Result<Claims, ClaimsError>> {
-        let claims = self.map(
+        Box::pin(std::future::ready(Ok(self.claims_of(auth_info))))
+    }
+
+    fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
+        Some(Ok(self.claims_of(auth_info)))
+    }
+}
+
+impl CertificateClaimMapper {
+    /// The claims of the call's verified certificate.
+    fn claims_of(&self, auth_info: &AuthInfo) -> Claims {
+        self.map(
             auth_info.tls_subject.as_deref(),
             auth_info.tls_connection.as_deref(),
-        );
-        Box::pin(std::future::ready(Ok(claims)))
+        )
     }
 }
 

@@ -42,6 +42,14 @@ enum Runs {
     WithCertificate,
 }
 
+/// `claims` merged into what earlier mappers gave.
+fn merge(merged: &mut Option<Claims>, claims: Claims) {
+    match merged.as_mut() {
+        Some(m) => m.merge(&claims),
+        None => *merged = Some(claims),
+    }
+}
+
 /// Several claim mappers merged into one; see the module docs for the policy.
 #[derive(Clone, Default)]
 pub struct CombinedClaimMapper {
@@ -88,32 +96,52 @@ impl CombinedClaimMapper {
     }
 }
 
+impl CombinedClaimMapper {
+    /// The mappers that run for these credentials, in the order they were added.
+    fn applying<'s>(
+        &'s self,
+        auth_info: &AuthInfo,
+    ) -> impl Iterator<Item = &'s Arc<dyn ClaimMapper>> {
+        let has_token = !auth_info.auth_token.is_empty();
+        let has_cert = auth_info.tls_subject.is_some() || auth_info.tls_connection.is_some();
+        self.mappers
+            .iter()
+            .filter(move |(runs, _)| match runs {
+                Runs::Always => true,
+                Runs::WithToken => has_token,
+                Runs::WithCertificate => has_cert,
+            })
+            .map(|(_, mapper)| mapper)
+    }
+}
+
 impl ClaimMapper for CombinedClaimMapper {
     fn get_claims<'a>(
         &'a self,
         auth_info: &'a AuthInfo,
     ) -> BoxFuture<'a, Result<Claims, ClaimsError>> {
         Box::pin(async move {
-            let has_token = !auth_info.auth_token.is_empty();
-            let has_cert = auth_info.tls_subject.is_some() || auth_info.tls_connection.is_some();
             let mut merged: Option<Claims> = None;
-            for (runs, mapper) in &self.mappers {
-                let applies = match runs {
-                    Runs::Always => true,
-                    Runs::WithToken => has_token,
-                    Runs::WithCertificate => has_cert,
-                };
-                if !applies {
-                    continue;
-                }
-                let claims = mapper.get_claims(auth_info).await?;
-                match merged.as_mut() {
-                    Some(m) => m.merge(&claims),
-                    None => merged = Some(claims),
-                }
+            for mapper in self.applying(auth_info) {
+                merge(&mut merged, mapper.get_claims(auth_info).await?);
             }
             Ok(merged.unwrap_or_default())
         })
+    }
+
+    /// The merged claims when every mapper that applies can answer without waiting. A mapper
+    /// that cannot makes this `None`, and the layer then runs them all through
+    /// [`get_claims`](ClaimMapper::get_claims), so the earlier ones run twice: harmless, since
+    /// an answer given now has no lasting effect.
+    fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
+        let mut merged: Option<Claims> = None;
+        for mapper in self.applying(auth_info) {
+            match mapper.get_claims_now(auth_info)? {
+                Ok(claims) => merge(&mut merged, claims),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok(merged.unwrap_or_default()))
     }
 
     /// True unless an always-running mapper works without credentials: token and certificate
@@ -204,6 +232,40 @@ mod tests {
         let none = mapper.get_claims(&info("", false)).await.unwrap();
         assert_eq!(none, Claims::new());
         assert_eq!((t.load(Ordering::SeqCst), c.load(Ordering::SeqCst)), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn answers_now_only_when_every_applying_mapper_can() {
+        let certs = crate::CertificateClaimMapper::new(vec![crate::CertificateRule::new(
+            crate::CertificateField::CommonName,
+            "worker-1",
+            ["billing:worker"],
+        )])
+        .unwrap();
+        let t = Arc::new(AtomicUsize::new(0));
+        let mapper = CombinedClaimMapper::new()
+            .with_token_mapper(token_mapper(t.clone()))
+            .with_certificate_mapper(certs);
+        let mut cert = info("", true);
+        cert.tls_subject = Some(Arc::new(TlsSubject {
+            common_name: "worker-1".to_owned(),
+            ..TlsSubject::default()
+        }));
+        // Certificate only: the certificate rules answer now, as `get_claims` does.
+        let now = mapper.get_claims_now(&cert).unwrap().unwrap();
+        assert_eq!(now, mapper.get_claims(&cert).await.unwrap());
+        assert_eq!(now.namespace_role("billing"), Role::WORKER);
+        // A token: the token mapper (a closure) can only answer by waiting, so nothing now,
+        // and it was not run.
+        let mut both = cert.clone();
+        both.auth_token = "Bearer good".to_owned();
+        assert!(mapper.get_claims_now(&both).is_none());
+        assert_eq!(t.load(Ordering::SeqCst), 0);
+        // Nothing applies: empty claims now.
+        assert_eq!(
+            mapper.get_claims_now(&info("", false)).unwrap().unwrap(),
+            Claims::new()
+        );
     }
 
     #[tokio::test]

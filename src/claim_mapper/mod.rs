@@ -51,6 +51,17 @@ pub trait ClaimMapper: Send + Sync + 'static {
         auth_info: &'a AuthInfo,
     ) -> BoxFuture<'a, Result<Claims, ClaimsError>>;
 
+    /// The caller's claims when they can be had without waiting (a token verified before, a
+    /// certificate rule, a key table lookup), or `None` when only
+    /// [`get_claims`](Self::get_claims) can answer. The layer asks this first and awaits
+    /// `get_claims` only on `None`, which saves a boxed future on most calls. An answer must
+    /// be the one `get_claims` would give, and `None` must leave nothing half done: the layer
+    /// then calls `get_claims` with the same auth info. Defaults to `None`.
+    fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
+        let _ = auth_info;
+        None
+    }
+
     /// Whether the mapper needs credentials to run. When `true` (the default, as in Temporal)
     /// and a call carries neither a token nor a verified client certificate, the mapper is not
     /// called and the authorizer sees no claims.
@@ -80,6 +91,10 @@ impl<M: ClaimMapper + ?Sized> ClaimMapper for Arc<M> {
         (**self).get_claims(auth_info)
     }
 
+    fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
+        (**self).get_claims_now(auth_info)
+    }
+
     fn auth_info_required(&self) -> bool {
         (**self).auth_info_required()
     }
@@ -93,15 +108,23 @@ pub struct NoopClaimMapper;
 impl ClaimMapper for NoopClaimMapper {
     fn get_claims<'a>(
         &'a self,
-        _auth_info: &'a AuthInfo,
+        auth_info: &'a AuthInfo,
     ) -> BoxFuture<'a, Result<Claims, ClaimsError>> {
-        // One shared value: the per-call cost is a reference-count increment.
-        static ADMIN: OnceLock<Claims> = OnceLock::new();
-        let claims = ADMIN.get_or_init(Claims::system_admin).clone();
-        Box::pin(std::future::ready(Ok(claims)))
+        Box::pin(std::future::ready(Ok(admin(auth_info))))
+    }
+
+    fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
+        Some(Ok(admin(auth_info)))
     }
 
     fn auth_info_required(&self) -> bool {
         false
     }
+}
+
+/// The no-op mapper's claims: one shared value, so the per-call cost is a reference-count
+/// increment.
+fn admin(_auth_info: &AuthInfo) -> Claims {
+    static ADMIN: OnceLock<Claims> = OnceLock::new();
+    ADMIN.get_or_init(Claims::system_admin).clone()
 }

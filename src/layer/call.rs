@@ -312,6 +312,10 @@ impl<'a> Call<'a> {
             return Ok(None);
         };
         info.audience = self.audience(&info, request);
+        // Runs inside the call's span already (see `decide`).
+        if let Some(answer) = mapper.get_claims_now(&info) {
+            return answer.map(Some);
+        }
         mapper.get_claims(&info).await.map(Some)
     }
 
@@ -381,9 +385,17 @@ impl<'a> Call<'a> {
         target: &CallTarget,
     ) -> (Result<Decision, Status>, Duration) {
         let started = stopwatch();
-        let decision = self
-            .in_span(self.shared.authorizer.authorize(claims, target))
-            .await;
+        let authorizer = &self.shared.authorizer;
+        let now = if self.span.is_disabled() {
+            authorizer.authorize_now(claims, target)
+        } else {
+            self.span
+                .in_scope(|| authorizer.authorize_now(claims, target))
+        };
+        let decision = match now {
+            Some(decision) => decision,
+            None => self.in_span(authorizer.authorize(claims, target)).await,
+        };
         (decision, started.map(|s| s.elapsed()).unwrap_or_default())
     }
 

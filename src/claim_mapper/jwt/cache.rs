@@ -40,6 +40,12 @@ static MISS_LABELS: [metrics::Label; 1] = [metrics::Label::from_static_parts("re
 static HIT: metrics::Key = metrics::Key::from_static_parts(REQUESTS, &HIT_LABELS);
 #[cfg(feature = "metrics")]
 static MISS: metrics::Key = metrics::Key::from_static_parts(REQUESTS, &MISS_LABELS);
+/// One more lookup counted under `key`.
+#[cfg(feature = "metrics")]
+fn count(key: &'static metrics::Key) {
+    metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(1));
+}
+
 #[cfg(feature = "metrics")]
 static METADATA: metrics::Metadata<'static> =
     metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
@@ -148,6 +154,8 @@ impl TokenCache {
     }
 
     /// The entry for exactly this token, if it is cached and not past its deadline at `now`.
+    /// A hit is counted here; a miss only by [`count_miss`](Self::count_miss), when the token
+    /// is verified, since a caller may look a token up twice before verifying it.
     pub(crate) fn get(&self, token: &str, now: i64) -> Option<Arc<VerifiedToken>> {
         let (hash, shard) = self.locate(token);
         let found = self.shards[shard]
@@ -157,11 +165,16 @@ impl TokenCache {
             .filter(|e| now < e.verified.deadline)
             .map(|e| Arc::clone(&e.verified));
         #[cfg(feature = "metrics")]
-        metrics::with_recorder(|recorder| {
-            let key = if found.is_some() { &HIT } else { &MISS };
-            recorder.register_counter(key, &METADATA).increment(1);
-        });
+        if found.is_some() {
+            count(&HIT);
+        }
         found
+    }
+
+    /// Counts a lookup that found nothing usable: the token is being verified.
+    pub(crate) fn count_miss(&self) {
+        #[cfg(feature = "metrics")]
+        count(&MISS);
     }
 
     /// Caches a verified token, unless it is no longer live. A full shard drops its entries

@@ -300,29 +300,56 @@ impl Inner {
         auth_token: &str,
         audience: &str,
     ) -> Result<Claims, ClaimsError> {
+        if let Some(answer) = self.claims_now(auth_token, audience) {
+            return answer;
+        }
+        self.verify_and_keep(auth_token, audience).await
+    }
+
+    /// The answer that needs no verification: a malformed header, no token, or a token in
+    /// the cache (with every check a hit makes). `None` when the token must be verified.
+    fn claims_now(&self, auth_token: &str, audience: &str) -> Option<Result<Claims, ClaimsError>> {
+        let jwt = match bearer_token(auth_token) {
+            Err(e) => return Some(Err(e)),
+            Ok(None) => return Some(Ok(Claims::new().with_auth_type("jwt"))),
+            Ok(Some(jwt)) => jwt,
+        };
+        let cache = self.cache.as_ref()?;
+        let now = self.now();
+        let hit = cache.get(jwt, now)?;
+        if checks::is_expired(hit.exp, now, self.leeway) {
+            cache.remove(jwt);
+            return Some(Err(ClaimsError::new(
+                ClaimsErrorKind::Time,
+                "Token is expired",
+            )));
+        }
+        let key_still_there = self
+            .issuers
+            .get(hit.issuer)
+            .keys
+            .current_key(hit.alg, &hit.kid)
+            .is_some_and(|k| Arc::ptr_eq(&k, &hit.key) || *k == *hit.key);
+        if !key_still_there {
+            // The signing key left the key set: forget the token and check it afresh.
+            cache.remove(jwt);
+            return None;
+        }
+        Some(hit.audience.check(audience).map(|()| hit.claims.clone()))
+    }
+
+    /// Verifies a token [`claims_now`](Self::claims_now) could not answer for, and caches it.
+    async fn verify_and_keep(
+        &self,
+        auth_token: &str,
+        audience: &str,
+    ) -> Result<Claims, ClaimsError> {
         let Some(jwt) = bearer_token(auth_token)? else {
             return Ok(Claims::new().with_auth_type("jwt"));
         };
         let now = self.now();
-        if let Some(cache) = &self.cache
-            && let Some(hit) = cache.get(jwt, now)
-        {
-            if checks::is_expired(hit.exp, now, self.leeway) {
-                cache.remove(jwt);
-                return Err(ClaimsError::new(ClaimsErrorKind::Time, "Token is expired"));
-            }
-            let key_still_there = self
-                .issuers
-                .get(hit.issuer)
-                .keys
-                .current_key(hit.alg, &hit.kid)
-                .is_some_and(|k| Arc::ptr_eq(&k, &hit.key) || *k == *hit.key);
-            if key_still_there {
-                hit.audience.check(audience)?;
-                return Ok(hit.claims.clone());
-            }
-            // The signing key left the key set: forget the token and check it afresh.
-            cache.remove(jwt);
+        if let Some(cache) = &self.cache {
+            cache.count_miss();
         }
         let verified = Arc::new(self.verify(jwt, now).await?);
         if let Some(cache) = &self.cache {
@@ -391,6 +418,11 @@ impl ClaimMapper for JwtClaimMapper {
             self.inner
                 .claims_for_token(&auth_info.auth_token, &auth_info.audience),
         )
+    }
+
+    fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
+        self.inner
+            .claims_now(&auth_info.auth_token, &auth_info.audience)
     }
 }
 
