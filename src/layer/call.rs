@@ -33,6 +33,20 @@ use crate::{
 #[cfg(feature = "tls")]
 use crate::{PeerIdentity, tls};
 
+/// Awaits the future `$step` inside the call's span, so its events carry the call's fields;
+/// when nothing listens (the span is disabled), as it is: entering a disabled span on every
+/// poll still costs. A macro rather than an `async fn`, so the step's future is awaited in
+/// place instead of being copied into a wrapper future first.
+macro_rules! in_span {
+    ($call:expr, $step:expr) => {
+        if $call.span.is_disabled() {
+            $step.await
+        } else {
+            $step.instrument($call.span.clone()).await
+        }
+    };
+}
+
 /// Inbound principal headers are stripped on every call so callers cannot spoof them.
 pub(super) const PRINCIPAL_HEADERS: [HeaderName; 2] = [
     HeaderName::from_static("temporal-principal-type"),
@@ -171,7 +185,7 @@ impl<'a> Call<'a> {
         if matches!(self.shared.audience, Audience::Fn(_)) || self.shared.dry_run {
             return self.decide_request_first(credentials, req, prefix).await;
         }
-        let claims = match self.in_span(self.claims(credentials, None)).await {
+        let claims = match self.claims(credentials, None).await {
             Ok(claims) => claims,
             Err(error) => {
                 return Ending::MapperFailed {
@@ -187,8 +201,7 @@ impl<'a> Call<'a> {
             .shared
             .authorizer
             .needs_request_for(&self.api, claims.as_ref());
-        let (namespace, request) = match self.in_span(self.first_message(req, needs, prefix)).await
-        {
+        let (namespace, request) = match in_span!(self, self.first_message(req, needs, prefix)) {
             Ok(first) => first,
             Err(status) => return Ending::Malformed(status),
         };
@@ -205,16 +218,12 @@ impl<'a> Call<'a> {
         prefix: &mut Prefix,
     ) -> Ending {
         let needs = self.shared.authorizer.needs_request(&self.api);
-        let (namespace, request) = match self.in_span(self.first_message(req, needs, prefix)).await
-        {
+        let (namespace, request) = match in_span!(self, self.first_message(req, needs, prefix)) {
             Ok(first) => first,
             Err(status) => return Ending::Malformed(status),
         };
         self.span.record("namespace", namespace.as_str());
-        let claims = match self
-            .in_span(self.claims(credentials, request.as_ref()))
-            .await
-        {
+        let claims = match self.claims(credentials, request.as_ref()).await {
             Ok(claims) => claims,
             Err(error) => return Ending::MapperFailed { namespace, error },
         };
@@ -312,11 +321,10 @@ impl<'a> Call<'a> {
             return Ok(None);
         };
         info.audience = self.audience(&info, request);
-        // Runs inside the call's span already (see `decide`).
-        if let Some(answer) = mapper.get_claims_now(&info) {
+        if let Some(answer) = self.in_scope(|| mapper.get_claims_now(&info)) {
             return answer.map(Some);
         }
-        mapper.get_claims(&info).await.map(Some)
+        in_span!(self, mapper.get_claims(&info)).map(Some)
     }
 
     /// The expected audience for this call. As Temporal: on streams it is asked for only when
@@ -386,15 +394,10 @@ impl<'a> Call<'a> {
     ) -> (Result<Decision, Status>, Duration) {
         let started = stopwatch();
         let authorizer = &self.shared.authorizer;
-        let now = if self.span.is_disabled() {
-            authorizer.authorize_now(claims, target)
-        } else {
-            self.span
-                .in_scope(|| authorizer.authorize_now(claims, target))
-        };
+        let now = self.in_scope(|| authorizer.authorize_now(claims, target));
         let decision = match now {
             Some(decision) => decision,
-            None => self.in_span(authorizer.authorize(claims, target)).await,
+            None => in_span!(self, authorizer.authorize(claims, target)),
         };
         (decision, started.map(|s| s.elapsed()).unwrap_or_default())
     }
@@ -462,14 +465,13 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// `step` inside the call's span, so its events carry the call's fields; when nothing
-    /// listens (the span is disabled), as it is: entering a disabled span on every poll still
-    /// costs.
-    async fn in_span<F: Future>(&self, step: F) -> F::Output {
+    /// `step` run inside the call's span, so its events carry the call's fields; when nothing
+    /// listens (the span is disabled), as it is: entering a disabled span still costs.
+    fn in_scope<T>(&self, step: impl FnOnce() -> T) -> T {
         if self.span.is_disabled() {
-            step.await
+            step()
         } else {
-            step.instrument(self.span.clone()).await
+            self.span.in_scope(step)
         }
     }
 
