@@ -183,7 +183,9 @@ impl<'a> Call<'a> {
         prefix: &mut Prefix,
     ) -> Ending {
         if matches!(self.shared.audience, Audience::Fn(_)) || self.shared.dry_run {
-            return self.decide_request_first(credentials, req, prefix).await;
+            // Rare (an audience computed from the request, or dry-run mode): boxed, so its
+            // state does not enlarge every call's future.
+            return Box::pin(self.decide_request_first(credentials, req, prefix)).await;
         }
         let claims = match self.claims(credentials, None).await {
             Ok(claims) => claims,
