@@ -14,12 +14,12 @@
 //! Nothing in it depends on the policies, so a policy reload keeps it.
 
 use foldhash::fast::RandomState;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use cedar_policy::{Context, Entities, EntityUid, RestrictedExpression};
 
+use super::memo::Memo;
 use crate::{Claims, Role};
 
 /// At most this many entries; a full cache is emptied (a few hundred bytes to a few
@@ -126,14 +126,20 @@ pub(super) struct CallEntities {
     pub(super) pairs: Vec<(String, RestrictedExpression)>,
 }
 
-/// The entries whose inputs hash alike (almost always one).
-type Bucket = Vec<(OwnedKey, Arc<CallEntities>)>;
-
 /// The cache (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct EntityCache {
     state: RandomState,
-    entries: Mutex<HashMap<u64, Bucket>>,
+    entries: Memo<OwnedKey, CallEntities>,
+}
+
+impl Default for EntityCache {
+    fn default() -> EntityCache {
+        EntityCache {
+            state: RandomState::default(),
+            entries: Memo::new(CAPACITY),
+        }
+    }
 }
 
 impl EntityCache {
@@ -146,37 +152,18 @@ impl EntityCache {
         key: &CallKey<'_>,
         build: impl FnOnce() -> Result<CallEntities, E>,
     ) -> Result<Arc<CallEntities>, E> {
-        let hash = key.hash_with(&self.state);
-        if let Some(found) = self
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&hash)
-            .and_then(|bucket| bucket.iter().find(|(k, _)| k.matches(key)))
-        {
-            return Ok(Arc::clone(&found.1));
-        }
-        let built = Arc::new(build()?);
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= CAPACITY {
-            entries.clear();
-        }
-        let bucket = entries.entry(hash).or_default();
-        if !bucket.iter().any(|(k, _)| k.matches(key)) {
-            bucket.push((key.owned(), Arc::clone(&built)));
-        }
-        Ok(built)
+        self.entries.get_or_insert(
+            key.hash_with(&self.state),
+            |k| k.matches(key),
+            build,
+            |_| Some(key.owned()),
+        )
     }
 
     /// How many entries the cache holds.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .map(Vec::len)
-            .sum()
+        self.entries.len()
     }
 }
 

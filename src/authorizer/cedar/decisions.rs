@@ -14,13 +14,13 @@
 //! call that meets it. The cache is bounded: when it holds [`CAPACITY`] answers it is emptied
 //! and fills again.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 
 use super::cache::CallEntities;
+use super::memo::Memo;
 use super::policies::CONTEXT_FIELDS;
 
 /// At most this many answers (each well under a kilobyte).
@@ -42,12 +42,11 @@ pub(super) struct Verdict {
     pub(super) had_errors: bool,
 }
 
-/// An answer kept with what it was computed from.
+/// What a kept answer was computed from.
 #[derive(Debug)]
 struct Kept {
     call: Arc<CallEntities>,
     fields: [Option<Box<str>>; CONTEXT_FIELDS.len()],
-    verdict: Arc<Verdict>,
 }
 
 impl Kept {
@@ -62,10 +61,19 @@ impl Kept {
 }
 
 /// The cache (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct DecisionCache {
     state: RandomState,
-    entries: Mutex<HashMap<u64, Vec<Kept>>>,
+    entries: Memo<Kept, Verdict>,
+}
+
+impl Default for DecisionCache {
+    fn default() -> DecisionCache {
+        DecisionCache {
+            state: RandomState::default(),
+            entries: Memo::new(CAPACITY),
+        }
+    }
 }
 
 impl DecisionCache {
@@ -85,43 +93,23 @@ impl DecisionCache {
             fields.hash(&mut h);
             h.finish()
         };
-        if let Some(found) = self
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&hash)
-            .and_then(|bucket| bucket.iter().find(|k| k.matches(call, fields)))
-        {
-            return Ok(Arc::clone(&found.verdict));
-        }
-        let verdict = Arc::new(decide()?);
-        if verdict.had_errors {
-            return Ok(verdict);
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= CAPACITY {
-            entries.clear();
-        }
-        let bucket = entries.entry(hash).or_default();
-        if !bucket.iter().any(|k| k.matches(call, fields)) {
-            bucket.push(Kept {
-                call: Arc::clone(call),
-                fields: fields.map(|f| f.map(Into::into)),
-                verdict: Arc::clone(&verdict),
-            });
-        }
-        Ok(verdict)
+        self.entries.get_or_insert(
+            hash,
+            |k| k.matches(call, fields),
+            decide,
+            |verdict| {
+                (!verdict.had_errors).then(|| Kept {
+                    call: Arc::clone(call),
+                    fields: fields.map(|f| f.map(Into::into)),
+                })
+            },
+        )
     }
 
     /// How many answers the cache holds.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .map(Vec::len)
-            .sum()
+        self.entries.len()
     }
 }
 

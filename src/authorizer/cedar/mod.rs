@@ -31,6 +31,7 @@
 mod cache;
 mod decisions;
 mod error;
+mod memo;
 mod policies;
 mod reload;
 pub use reload::Reload;
