@@ -15,9 +15,9 @@ use serde_json::Value;
 
 use crate::{Claims, Role};
 
-pub(crate) use crate::temporal::{
-    SYSTEM_NAMESPACES as DEFAULT_SYSTEM_NAMESPACES, TEMPORAL_SYSTEM_NAMESPACE,
-};
+pub(crate) use crate::temporal::SYSTEM_NAMESPACES as DEFAULT_SYSTEM_NAMESPACES;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use crate::temporal::TEMPORAL_SYSTEM_NAMESPACE;
 
 /// How one permission string splits into namespace and role.
 #[derive(Debug, Clone)]

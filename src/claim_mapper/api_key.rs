@@ -364,9 +364,12 @@ impl ApiKeyClaimMapper {
 impl Inner {
     async fn reload(&self) -> Result<usize, ApiKeyError> {
         let result = self.reload_once().await;
-        let outcome = if result.is_ok() { "success" } else { "error" };
         #[cfg(feature = "metrics")]
-        metrics::counter!("tonic_authz_api_key_reloads_total", "outcome" => outcome).increment(1);
+        {
+            let outcome = if result.is_ok() { "success" } else { "error" };
+            metrics::counter!("tonic_authz_api_key_reloads_total", "outcome" => outcome)
+                .increment(1);
+        }
         if let Err(e) = &result {
             tracing::warn!(error = %e, keys_kept = self.table.load().len(), "cannot reload the API-key file; keeping the keys loaded before");
         }

@@ -338,9 +338,12 @@ impl Inner {
             Ok(jwks_uri) => self.follow(jwks_uri).await,
             Err(e) => Err(e),
         };
-        let outcome = if result.is_ok() { "success" } else { "error" };
         #[cfg(feature = "metrics")]
-        metrics::counter!("tonic_authz_oidc_discoveries_total", "outcome" => outcome).increment(1);
+        {
+            let outcome = if result.is_ok() { "success" } else { "error" };
+            metrics::counter!("tonic_authz_oidc_discoveries_total", "outcome" => outcome)
+                .increment(1);
+        }
         let done = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
         self.completed.send_replace(done);
         result

@@ -14,6 +14,10 @@ use super::namespace::{LEN, RECURSION_LIMIT, ScanError, read_key, read_len_delim
 ///
 /// # Errors
 /// A [`ScanError`] saying what is malformed on the path.
+#[cfg_attr(
+    not(feature = "fuzzing"),
+    allow(unreachable_pub, reason = "public only through the `fuzzing` module")
+)]
 pub fn scan_string_path<'a>(msg: &'a [u8], path: &[u32]) -> Result<Option<&'a str>, ScanError> {
     let Some((&field, rest)) = path.split_first() else {
         return Ok(None);

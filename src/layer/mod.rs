@@ -34,6 +34,8 @@ mod call;
 mod check;
 mod cross_namespace;
 mod denial;
+// Request fields on a path are read only by the Cedar authorizer and the fuzz entry points.
+#[cfg(any(feature = "cedar", feature = "fuzzing"))]
 mod field_path;
 mod forward_body;
 mod future;
@@ -65,7 +67,7 @@ pub(crate) use cross_namespace::cross_namespace_targets;
 pub use denial::{Denial, DenialKind, DenialStyle};
 #[cfg(feature = "fuzzing")]
 pub use field_path::scan_string_path;
-#[cfg(not(feature = "fuzzing"))]
+#[cfg(all(feature = "cedar", not(feature = "fuzzing")))]
 pub(crate) use field_path::scan_string_path;
 pub use future::ResponseFuture;
 #[cfg(feature = "fuzzing")]

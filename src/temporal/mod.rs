@@ -29,5 +29,7 @@ pub(crate) use failure::permission_denied_details;
 pub(crate) use namespace_fields::NAMESPACE_FIELDS;
 pub(crate) use request_fields::REQUEST_FIELDS;
 pub(crate) use request_streams::REQUEST_STREAMS;
-pub(crate) use system_namespaces::{SYSTEM_NAMESPACES, TEMPORAL_SYSTEM_NAMESPACE};
+pub(crate) use system_namespaces::SYSTEM_NAMESPACES;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use system_namespaces::TEMPORAL_SYSTEM_NAMESPACE;
 pub use worker_apis::{is_worker_api, worker_apis};

@@ -9,8 +9,10 @@ use super::policies::PolicySnapshot;
 use super::{CedarAuthorizer, CedarError, CedarErrorKind, Inner};
 
 /// Counter of reloads that kept the old policies.
+#[cfg(feature = "metrics")]
 pub(super) const RELOAD_FAILURES: &str = "tonic_authz_cedar_reload_failures_total";
 /// Counter of reloads that replaced the policies.
+#[cfg(feature = "metrics")]
 pub(super) const RELOADS: &str = "tonic_authz_cedar_reloads_total";
 
 /// What a reload did.
