@@ -13,8 +13,7 @@
 //! The cache is bounded: when it holds [`CAPACITY`] entries it is emptied and fills again.
 //! Nothing in it depends on the policies, so a policy reload keeps it.
 
-use foldhash::fast::RandomState;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use cedar_policy::{Context, Entities, EntityUid, RestrictedExpression};
@@ -38,23 +37,24 @@ pub(super) struct CallKey<'a> {
     pub(super) namespace_role: u16,
 }
 
-impl CallKey<'_> {
-    fn hash_with(&self, state: &RandomState) -> u64 {
-        let mut h = state.build_hasher();
-        self.api.hash(&mut h);
-        self.namespace.hash(&mut h);
-        self.role.hash(&mut h);
-        self.namespace_role.hash(&mut h);
+/// The same inputs [`OwnedKey::matches`] compares.
+impl Hash for CallKey<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.api.hash(h);
+        self.namespace.hash(h);
+        self.role.hash(h);
+        self.namespace_role.hash(h);
         if let Some(c) = self.claims {
-            c.subject().hash(&mut h);
-            c.auth_type().hash(&mut h);
-            c.issuer().hash(&mut h);
-            role_bits(c.system()).hash(&mut h);
-            c.groups().hash(&mut h);
+            c.subject().hash(h);
+            c.auth_type().hash(h);
+            c.issuer().hash(h);
+            role_bits(c.system()).hash(h);
+            c.groups().hash(h);
         }
-        h.finish()
     }
+}
 
+impl CallKey<'_> {
     fn owned(&self) -> OwnedKey {
         OwnedKey {
             api: self.api.into(),
@@ -127,19 +127,9 @@ pub(super) struct CallEntities {
 }
 
 /// The cache (see the module docs).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct EntityCache {
-    state: RandomState,
-    entries: Memo<OwnedKey, CallEntities>,
-}
-
-impl Default for EntityCache {
-    fn default() -> EntityCache {
-        EntityCache {
-            state: RandomState::default(),
-            entries: Memo::new(CAPACITY),
-        }
-    }
+    entries: Memo<OwnedKey, CallEntities, CAPACITY>,
 }
 
 impl EntityCache {
@@ -152,12 +142,8 @@ impl EntityCache {
         key: &CallKey<'_>,
         build: impl FnOnce() -> Result<CallEntities, E>,
     ) -> Result<Arc<CallEntities>, E> {
-        self.entries.get_or_insert(
-            key.hash_with(&self.state),
-            |k| k.matches(key),
-            build,
-            |_| Some(key.owned()),
-        )
+        self.entries
+            .get_or_insert(key, |k| k.matches(key), build, |_| Some(key.owned()))
     }
 
     /// How many entries the cache holds.

@@ -14,10 +14,7 @@
 //! call that meets it. The cache is bounded: when it holds [`CAPACITY`] answers it is emptied
 //! and fills again.
 
-use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
-
-use foldhash::fast::RandomState;
 
 use super::cache::CallEntities;
 use super::memo::Memo;
@@ -61,19 +58,9 @@ impl Kept {
 }
 
 /// The cache (see the module docs).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct DecisionCache {
-    state: RandomState,
-    entries: Memo<Kept, Verdict>,
-}
-
-impl Default for DecisionCache {
-    fn default() -> DecisionCache {
-        DecisionCache {
-            state: RandomState::default(),
-            entries: Memo::new(CAPACITY),
-        }
-    }
+    entries: Memo<Kept, Verdict, CAPACITY>,
 }
 
 impl DecisionCache {
@@ -87,14 +74,8 @@ impl DecisionCache {
         fields: &Fields<'_>,
         decide: impl FnOnce() -> Result<Verdict, E>,
     ) -> Result<Arc<Verdict>, E> {
-        let hash = {
-            let mut h = self.state.build_hasher();
-            Arc::as_ptr(call).hash(&mut h);
-            fields.hash(&mut h);
-            h.finish()
-        };
         self.entries.get_or_insert(
-            hash,
+            &(Arc::as_ptr(call), fields),
             |k| k.matches(call, fields),
             decide,
             |verdict| {

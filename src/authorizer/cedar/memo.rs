@@ -1,42 +1,49 @@
 //! The bounded store behind the entity cache and the decision cache: values found by a hash
-//! of what they were computed from, and handed out only when that input compares equal in
-//! full, so a hash collision can only cost a recomputation. When it holds its capacity of
-//! hash buckets it is emptied and fills again.
+//! of what they were computed from (foldhash, keyed per store), and handed out only when that
+//! input compares equal in full, so a hash collision can only cost a recomputation. When it
+//! holds `CAPACITY` hash buckets it is emptied and fills again.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use foldhash::fast::RandomState;
 
 /// The values whose inputs hash alike (almost always one), each with its input.
 type Bucket<K, V> = Vec<(K, Arc<V>)>;
 
-/// Values of type `V`, each kept with its owned input `K`.
+/// Values of type `V`, each kept with its owned input `K`; at most `CAPACITY` buckets (almost
+/// always one value each).
 #[derive(Debug)]
-pub(super) struct Memo<K, V> {
-    capacity: usize,
+pub(super) struct Memo<K, V, const CAPACITY: usize> {
+    state: RandomState,
     entries: Mutex<HashMap<u64, Bucket<K, V>>>,
 }
 
-impl<K, V> Memo<K, V> {
-    /// An empty store holding at most `capacity` buckets (almost always one value each).
-    pub(super) fn new(capacity: usize) -> Memo<K, V> {
+impl<K, V, const CAPACITY: usize> Default for Memo<K, V, CAPACITY> {
+    fn default() -> Self {
         Memo {
-            capacity,
+            state: RandomState::default(),
             entries: Mutex::default(),
         }
     }
+}
 
-    /// The value whose input hashes to `hash` and `is` the one asked for; otherwise `build`
-    /// computes it and `keep` gives the input to keep it under (`None`: not kept).
+impl<K, V, const CAPACITY: usize> Memo<K, V, CAPACITY> {
+    /// The value computed from `input`, found by its hash, when a kept one `is` for it;
+    /// otherwise `build` computes it and `keep` gives the owned input to keep it under
+    /// (`None`: not kept).
     ///
     /// # Errors
     /// Those of `build` (nothing is kept then).
     pub(super) fn get_or_insert<E>(
         &self,
-        hash: u64,
+        input: &impl Hash,
         is: impl Fn(&K) -> bool,
         build: impl FnOnce() -> Result<V, E>,
         keep: impl FnOnce(&V) -> Option<K>,
     ) -> Result<Arc<V>, E> {
+        let hash = self.state.hash_one(input);
         if let Some(found) = self
             .entries
             .lock()
@@ -51,7 +58,7 @@ impl<K, V> Memo<K, V> {
             return Ok(built);
         };
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= self.capacity {
+        if entries.len() >= CAPACITY {
             entries.clear();
         }
         let bucket = entries.entry(hash).or_default();
