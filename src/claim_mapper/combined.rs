@@ -94,9 +94,7 @@ impl CombinedClaimMapper {
         self.mappers.push((Runs::Always, Arc::new(mapper)));
         self
     }
-}
 
-impl CombinedClaimMapper {
     /// The mappers that run for these credentials, in the order they were added.
     fn applying<'s>(
         &'s self,
@@ -131,8 +129,8 @@ impl ClaimMapper for CombinedClaimMapper {
 
     /// The merged claims when every mapper that applies can answer without waiting. A mapper
     /// that cannot makes this `None`, and the layer then runs them all through
-    /// [`get_claims`](ClaimMapper::get_claims), so the earlier ones run twice: harmless, since
-    /// an answer given now has no lasting effect.
+    /// [`get_claims`](ClaimMapper::get_claims), so the earlier ones answer twice (a cached
+    /// token's hit is then counted twice); the answers are the same both times.
     fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
         let mut merged: Option<Claims> = None;
         for mapper in self.applying(auth_info) {

@@ -108,13 +108,13 @@ pub struct NoopClaimMapper;
 impl ClaimMapper for NoopClaimMapper {
     fn get_claims<'a>(
         &'a self,
-        auth_info: &'a AuthInfo,
+        _auth_info: &'a AuthInfo,
     ) -> BoxFuture<'a, Result<Claims, ClaimsError>> {
-        Box::pin(std::future::ready(Ok(admin(auth_info))))
+        Box::pin(std::future::ready(Ok(admin())))
     }
 
-    fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
-        Some(Ok(admin(auth_info)))
+    fn get_claims_now(&self, _auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
+        Some(Ok(admin()))
     }
 
     fn auth_info_required(&self) -> bool {
@@ -124,7 +124,7 @@ impl ClaimMapper for NoopClaimMapper {
 
 /// The no-op mapper's claims: one shared value, so the per-call cost is a reference-count
 /// increment.
-fn admin(_auth_info: &AuthInfo) -> Claims {
+fn admin() -> Claims {
     static ADMIN: OnceLock<Claims> = OnceLock::new();
     ADMIN.get_or_init(Claims::system_admin).clone()
 }

@@ -300,22 +300,41 @@ impl Inner {
         auth_token: &str,
         audience: &str,
     ) -> Result<Claims, ClaimsError> {
-        if let Some(answer) = self.claims_now(auth_token, audience) {
+        let Some(jwt) = bearer_token(auth_token)? else {
+            return Ok(Claims::new().with_auth_type("jwt"));
+        };
+        let now = self.now();
+        if let Some(answer) = self.cached(jwt, now, audience) {
             return answer;
         }
-        self.verify_and_keep(auth_token, audience).await
+        if let Some(cache) = &self.cache {
+            cache.count_miss();
+        }
+        let verified = Arc::new(self.verify(jwt, now).await?);
+        if let Some(cache) = &self.cache {
+            cache.insert(jwt, Arc::clone(&verified), now);
+        }
+        verified.audience.check(audience)?;
+        Ok(verified.claims.clone())
     }
 
     /// The answer that needs no verification: a malformed header, no token, or a token in
-    /// the cache (with every check a hit makes). `None` when the token must be verified.
+    /// the cache. `None` when the token must be verified.
     fn claims_now(&self, auth_token: &str, audience: &str) -> Option<Result<Claims, ClaimsError>> {
         let jwt = match bearer_token(auth_token) {
             Err(e) => return Some(Err(e)),
             Ok(None) => return Some(Ok(Claims::new().with_auth_type("jwt"))),
             Ok(Some(jwt)) => jwt,
         };
+        // Without a cache every token is verified: no clock read for nothing.
+        self.cache.as_ref()?;
+        self.cached(jwt, self.now(), audience)
+    }
+
+    /// The answer from the cache entry for `jwt`, with every check a hit makes (expiry, the
+    /// signing key still in its set, the audience); `None` when the token must be verified.
+    fn cached(&self, jwt: &str, now: i64, audience: &str) -> Option<Result<Claims, ClaimsError>> {
         let cache = self.cache.as_ref()?;
-        let now = self.now();
         let hit = cache.get(jwt, now)?;
         if checks::is_expired(hit.exp, now, self.leeway) {
             cache.remove(jwt);
@@ -336,27 +355,6 @@ impl Inner {
             return None;
         }
         Some(hit.audience.check(audience).map(|()| hit.claims.clone()))
-    }
-
-    /// Verifies a token [`claims_now`](Self::claims_now) could not answer for, and caches it.
-    async fn verify_and_keep(
-        &self,
-        auth_token: &str,
-        audience: &str,
-    ) -> Result<Claims, ClaimsError> {
-        let Some(jwt) = bearer_token(auth_token)? else {
-            return Ok(Claims::new().with_auth_type("jwt"));
-        };
-        let now = self.now();
-        if let Some(cache) = &self.cache {
-            cache.count_miss();
-        }
-        let verified = Arc::new(self.verify(jwt, now).await?);
-        if let Some(cache) = &self.cache {
-            cache.insert(jwt, Arc::clone(&verified), now);
-        }
-        verified.audience.check(audience)?;
-        Ok(verified.claims.clone())
     }
 
     /// The full check of a token not in the cache (all but the audience).
