@@ -37,6 +37,28 @@ pub(super) struct Verdict {
     pub(super) policies: Vec<String>,
     /// Some policy failed to evaluate (it was skipped); such an answer is not kept.
     pub(super) had_errors: bool,
+    /// Why a denial was made, built once with the answer: the forbids that matched, or that
+    /// nothing permits the call. Empty when allowed.
+    pub(super) reason: String,
+}
+
+impl Verdict {
+    /// The answer, with its reason built.
+    pub(super) fn new(allow: bool, policies: Vec<String>, had_errors: bool) -> Verdict {
+        let reason = if allow {
+            String::new()
+        } else if policies.is_empty() {
+            "no policy permits the call".to_owned()
+        } else {
+            format!("forbidden by policy {}", policies.join(", "))
+        };
+        Verdict {
+            allow,
+            policies,
+            had_errors,
+            reason,
+        }
+    }
 }
 
 /// What a kept answer was computed from.
@@ -126,11 +148,7 @@ mod tests {
     ) -> impl FnOnce() -> Result<Verdict, ()> + '_ {
         move || {
             count.set(count.get() + 1);
-            Ok(Verdict {
-                allow,
-                policies: vec!["p".to_owned()],
-                had_errors,
-            })
+            Ok(Verdict::new(allow, vec!["p".to_owned()], had_errors))
         }
     }
 

@@ -198,14 +198,9 @@ impl CedarAuthorizer {
         if verdict.allow {
             return Ok(Decision::Allow);
         }
-        let reason = if verdict.policies.is_empty() {
-            "no policy permits the call".to_owned()
-        } else {
-            format!("forbidden by policy {}", verdict.policies.join(", "))
-        };
-        tracing::debug!(reason = %reason, "cedar denied the call");
+        tracing::debug!(reason = %verdict.reason, "cedar denied the call");
         Ok(if self.inner.expose_reasons {
-            Decision::deny_with_reason(reason)
+            Decision::deny_with_reason(verdict.reason.clone())
         } else {
             Decision::deny()
         })
@@ -251,11 +246,11 @@ impl CedarAuthorizer {
                 had_errors = true;
                 tracing::warn!(error = %error, "cedar policy failed to evaluate; it is skipped");
             }
-            Ok(Verdict {
-                allow: response.decision() == cedar_policy::Decision::Allow,
-                policies: diagnostics.reason().map(ToString::to_string).collect(),
+            Ok(Verdict::new(
+                response.decision() == cedar_policy::Decision::Allow,
+                diagnostics.reason().map(ToString::to_string).collect(),
                 had_errors,
-            })
+            ))
         })
     }
 }
