@@ -1,8 +1,10 @@
 //! The request body: read the first gRPC message (bounded, with a deadline), decompress it, and
 //! hand the inner service a body that replays exactly what the client sent, trailers included.
 
+use std::task::{Context, Poll, ready};
+
 use bytes::{Buf, Bytes, BytesMut};
-use http_body_util::BodyExt;
+use http_body::Body as _;
 use tonic::{Code, Status};
 
 /// How the client says its messages are compressed (`grpc-encoding`): tonic's encodings, each
@@ -156,61 +158,106 @@ const HEADER_LEN: usize = 5;
 ///
 /// Never reads past the first message's last byte's frame, never buffers more than
 /// `limit` + one HTTP/2 frame, and fails closed on anything malformed.
+#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
 pub(crate) async fn read_first_message(
     body: &mut tonic::body::Body,
     encoding: Encoding,
     limit: usize,
 ) -> Result<FirstMessage, Status> {
-    // The only frame read so far, kept as is (no copy while a message fits in one frame).
-    let mut single: Option<Bytes> = None;
-    // From the second frame on, every byte read, in order; each frame is dropped once copied.
-    let mut pending = BytesMut::new();
-    loop {
-        let seen: &[u8] = match &single {
-            Some(frame) => frame,
-            None => &pending,
-        };
-        if seen.len() >= HEADER_LEN {
-            let (compressed, len) = parse_header(&seen[..HEADER_LEN], encoding, limit)?;
-            if seen.len() >= HEADER_LEN + len {
-                let consumed = match single.take() {
-                    Some(frame) => frame,
-                    None => std::mem::take(&mut pending).freeze(),
-                };
-                let frame_end = HEADER_LEN + len;
-                let raw = consumed.slice(HEADER_LEN..frame_end);
-                let (message, inflated) = if compressed {
-                    let frame = decompress(&raw, encoding, limit)?;
-                    (frame.slice(HEADER_LEN..), Some(frame))
-                } else {
-                    (raw, None)
-                };
-                return Ok(FirstMessage {
-                    message,
-                    consumed,
-                    frame_end,
-                    inflated,
-                });
+    let mut reader = MessageReader::default();
+    std::future::poll_fn(|cx| reader.poll_read(body, cx, encoding, limit)).await
+}
+
+/// The first message as far as it has been read: what [`read_first_message`] does, one poll
+/// at a time, keeping what it has read between polls. So a read can be tried once without
+/// waiting and resumed later with every frame it already took from the body.
+#[derive(Debug, Default)]
+pub(crate) struct MessageReader {
+    /// The only frame read so far, kept as is (no copy while a message fits in one frame).
+    single: Option<Bytes>,
+    /// From the second frame on, every byte read, in order; each frame is dropped once copied.
+    pending: BytesMut,
+}
+
+impl MessageReader {
+    /// Reads frames from `body` until the first message is complete, or the body has nothing
+    /// more yet (`Pending`; `cx` is woken when it has).
+    pub(crate) fn poll_read(
+        &mut self,
+        body: &mut tonic::body::Body,
+        cx: &mut Context<'_>,
+        encoding: Encoding,
+        limit: usize,
+    ) -> Poll<Result<FirstMessage, Status>> {
+        loop {
+            if let Some(done) = self.complete(encoding, limit) {
+                return Poll::Ready(done);
+            }
+            let data = match ready!(std::pin::Pin::new(&mut *body).poll_frame(cx)) {
+                None => return Poll::Ready(Err(ended_early(self.seen().len()))),
+                Some(Err(status)) => return Poll::Ready(Err(status)),
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => data,
+                    Err(_trailers) => return Poll::Ready(Err(ended_early(self.seen().len()))),
+                },
+            };
+            if let Some(first) = self.single.take() {
+                self.pending.reserve(first.len() + data.len());
+                self.pending.extend_from_slice(&first);
+                self.pending.extend_from_slice(&data);
+            } else if self.pending.is_empty() {
+                self.single = Some(data);
+            } else {
+                self.pending.extend_from_slice(&data);
             }
         }
-        match body.frame().await {
-            None => return Err(ended_early(seen.len())),
-            Some(Err(status)) => return Err(status),
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => {
-                    if let Some(first) = single.take() {
-                        pending.reserve(first.len() + data.len());
-                        pending.extend_from_slice(&first);
-                        pending.extend_from_slice(&data);
-                    } else if pending.is_empty() {
-                        single = Some(data);
-                    } else {
-                        pending.extend_from_slice(&data);
-                    }
-                }
-                Err(_trailers) => return Err(ended_early(seen.len())),
-            },
+    }
+
+    /// Every byte read so far.
+    fn seen(&self) -> &[u8] {
+        match &self.single {
+            Some(frame) => frame,
+            None => &self.pending,
         }
+    }
+
+    /// The first message, once every byte of it has been read; `None` while bytes are missing.
+    fn complete(
+        &mut self,
+        encoding: Encoding,
+        limit: usize,
+    ) -> Option<Result<FirstMessage, Status>> {
+        let seen = self.seen();
+        if seen.len() < HEADER_LEN {
+            return None;
+        }
+        let (compressed, len) = match parse_header(&seen[..HEADER_LEN], encoding, limit) {
+            Ok(header) => header,
+            Err(status) => return Some(Err(status)),
+        };
+        if seen.len() < HEADER_LEN + len {
+            return None;
+        }
+        let consumed = match self.single.take() {
+            Some(frame) => frame,
+            None => std::mem::take(&mut self.pending).freeze(),
+        };
+        let frame_end = HEADER_LEN + len;
+        let raw = consumed.slice(HEADER_LEN..frame_end);
+        let (message, inflated) = if compressed {
+            match decompress(&raw, encoding, limit) {
+                Ok(frame) => (frame.slice(HEADER_LEN..), Some(frame)),
+                Err(status) => return Some(Err(status)),
+            }
+        } else {
+            (raw, None)
+        };
+        Some(Ok(FirstMessage {
+            message,
+            consumed,
+            frame_end,
+            inflated,
+        }))
     }
 }
 

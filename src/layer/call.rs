@@ -4,10 +4,9 @@
 //! [`Ending`], and [`Call::finish`] records it (span fields, metrics, one log line) in one
 //! place before the call is forwarded or answered.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use http::{HeaderName, Request, Response};
 use tonic::Status;
@@ -17,7 +16,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower_service::Service;
 use tracing::{Instrument, Span};
 
-use super::body::{Encoding, Prefix, read_first_message};
+use super::body::{Encoding, FirstMessage, MessageReader, Prefix};
 use super::cross_namespace::cross_namespace_targets;
 use super::denial::{Denial, DenialKind};
 use super::forward_body::ForwardBody;
@@ -53,43 +52,141 @@ pub(super) const PRINCIPAL_HEADERS: [HeaderName; 2] = [
     HeaderName::from_static("temporal-principal-name"),
 ];
 
-/// One call: every step in order, then [`Call::finish`], then forward or deny.
-/// `keep_compressed`: replay a compressed first message as received rather than inflated.
-pub(super) async fn run<S, ResBody>(
-    shared: Arc<Shared>,
-    inner: S,
+/// What the layer made of a call without waiting for anything.
+pub(super) enum Started<ResBody> {
+    /// Allowed (or let through in dry-run mode): the request for the inner service, with the
+    /// claims in its extensions.
+    Forward(Request<Body>),
+    /// Refused or malformed: the answer.
+    Answer(Response<ResBody>),
+    /// A step must wait (a claim mapper or authorizer without an answer at hand, a message not
+    /// yet received): the rest of the call, to run as a future.
+    Wait(Box<Waiting>),
+}
+
+/// Starts one call: every step that can answer at once, in order, then [`Call::finish`].
+/// Most calls end here (a cached token, a decision from tables, a unary message that came
+/// with its headers), so they need no future of their own: the caller hands the inner
+/// service's future on as it is. `keep_compressed`: replay a compressed first message as
+/// received rather than inflated.
+pub(super) fn start<ResBody: Default>(
+    shared: &Arc<Shared>,
     mut req: Request<Body>,
     keep_compressed: bool,
-) -> Result<Response<ResBody>, S::Error>
-where
-    S: Service<Request<Body>, Response = Response<ResBody>>,
-    ResBody: Default,
-{
-    let call = Call::start(&shared, &req, keep_compressed);
+) -> Started<ResBody> {
+    let call = Call::start(shared, &req, keep_compressed);
     for name in &PRINCIPAL_HEADERS {
         req.headers_mut().remove(name);
     }
-    let credentials = credentials(&shared, &mut req);
-    let mut prefix = Prefix::default();
-    let ending = call.decide(credentials, &mut req, &mut prefix).await;
-    let next = call.finish(ending);
-    let forward_with = |req: Request<Body>, claims| {
-        let (parts, body) = req.into_parts();
-        let body = Body::new(ForwardBody::new(prefix, body, Arc::clone(&shared)));
-        forward(inner, Request::from_parts(parts, body), claims)
-    };
-    match next {
-        Next::Forward(claims) => forward_with(req, claims).await,
-        Next::LetThrough(claims) => {
-            tracing::warn!(
-                api = req.uri().path(),
-                "dry run: a denied call is let through"
-            );
-            forward_with(req, claims).await
-        }
-        Next::Respond(status) => Ok(status.into_http()),
-        Next::Refuse => Ok(generic_denial()),
+    let credentials = credentials(shared, &mut req);
+    let mut read = Read::default();
+    match call.decide_now(credentials, &mut req, &mut read) {
+        Now::Ended(ending) => match call.finish(ending).then(req, read.prefix, shared) {
+            Then::Forward(req) => Started::Forward(req),
+            Then::Answer(response) => Started::Answer(response),
+        },
+        Now::Wait(resume) => Started::Wait(Box::new(Waiting {
+            api: call.api,
+            span: call.span,
+            started: call.started,
+            peer: call.peer,
+            keep_compressed,
+            req,
+            read,
+            resume,
+        })),
     }
+}
+
+/// A call that must wait for one of its steps: what it knows so far.
+pub(super) struct Waiting {
+    api: Arc<str>,
+    span: Span,
+    started: Option<Instant>,
+    peer: Option<std::net::SocketAddr>,
+    keep_compressed: bool,
+    req: Request<Body>,
+    read: Read,
+    resume: Resume,
+}
+
+impl Waiting {
+    /// The rest of the call: the step that had to wait and those after it, then
+    /// [`Call::finish`], then the inner service's answer or the refusal.
+    pub(super) async fn run<S, ResBody>(
+        self,
+        shared: Arc<Shared>,
+        mut inner: S,
+    ) -> Result<Response<ResBody>, S::Error>
+    where
+        S: Service<Request<Body>, Response = Response<ResBody>>,
+        ResBody: Default,
+    {
+        let Waiting {
+            api,
+            span,
+            started,
+            peer,
+            keep_compressed,
+            mut req,
+            mut read,
+            resume,
+        } = self;
+        let call = Call {
+            shared: &shared,
+            plan: shared.plans.get(req.uri().path()),
+            api,
+            span,
+            started,
+            peer,
+            keep_compressed,
+        };
+        let ending = call.resume(resume, &mut req, &mut read).await;
+        match call.finish(ending).then(req, read.prefix, &shared) {
+            Then::Forward(req) => inner.call(req).await,
+            Then::Answer(response) => Ok(response),
+        }
+    }
+}
+
+/// The first message as far as it was read, and what the inner service must read before
+/// the rest of the body.
+#[derive(Debug, Default)]
+struct Read {
+    reader: MessageReader,
+    prefix: Prefix,
+}
+
+/// Where a call that had to wait goes on.
+enum Resume {
+    /// The message is read before the claim mapper runs (an audience computed from the
+    /// request, or dry-run mode).
+    RequestFirst(Result<Option<AuthInfo>, ClaimsError>),
+    /// The claim mapper had no answer without waiting.
+    Claims(AuthInfo),
+    /// The first message had not all arrived.
+    Message(Option<Claims>),
+    /// The authorizer had no answer without waiting, or the call's commands are checked in
+    /// other namespaces too.
+    Decision {
+        claims: Option<Claims>,
+        namespace: String,
+        request: Option<RequestMessage>,
+    },
+}
+
+/// How far a call got without waiting.
+enum Now {
+    /// To its end.
+    Ended(Ending),
+    /// To a step that must wait: where to resume.
+    Wait(Resume),
+}
+
+/// The call's last step, decided: what the inner service gets, or the answer.
+enum Then<ResBody> {
+    Forward(Request<Body>),
+    Answer(Response<ResBody>),
 }
 
 /// What one call knows about itself from its first line on.
@@ -121,11 +218,9 @@ enum Ending {
         claims: Option<Claims>,
         target: CallTarget,
         decision: Result<Decision, Status>,
-        /// Zero when nothing records it (see [`stopwatch`]).
-        latency: Duration,
-        /// Checks allowed before the deciding one (cross-namespace commands): namespace and
-        /// authorizer latency of each, counted as Temporal counts every authorizer call.
-        earlier: Vec<(String, Duration)>,
+        /// The namespaces of the checks allowed before the deciding one (cross-namespace
+        /// commands), each counted as Temporal counts every authorizer call.
+        earlier: Vec<String>,
     },
 }
 
@@ -169,41 +264,75 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// The steps from the credentials to the decision. The claim mapper runs before the body
-    /// is read, so a caller without valid credentials is refused without the layer buffering
-    /// or inflating a byte of its message. The message comes first only when the audience is
-    /// computed from the request, and in dry-run mode, where every call is forwarded anyway
-    /// and a would-be denial is worth recording with its namespace. The namespace and the
-    /// subject go into the span as soon as they are known, so the events of the later steps
-    /// carry them.
-    async fn decide(
+    /// The steps from the credentials to the decision, as far as each answers without
+    /// waiting; where one would wait, what the call knows so far, to [`resume`](Self::resume).
+    ///
+    /// The claim mapper runs before the body is read, so a caller without valid credentials
+    /// is refused without the layer buffering or inflating a byte of its message. The message
+    /// comes first only when the audience is computed from the request, and in dry-run mode,
+    /// where every call is forwarded anyway and a would-be denial is worth recording with its
+    /// namespace. The namespace and the subject go into the span as soon as they are known, so
+    /// the events of the later steps carry them.
+    fn decide_now(
         &self,
         credentials: Result<Option<AuthInfo>, ClaimsError>,
         req: &mut Request<Body>,
-        prefix: &mut Prefix,
-    ) -> Ending {
+        read: &mut Read,
+    ) -> Now {
         if matches!(self.shared.audience, Audience::Fn(_)) || self.shared.dry_run {
-            // Rare (an audience computed from the request, or dry-run mode): boxed, so its
-            // state does not enlarge every call's future.
-            return Box::pin(self.decide_request_first(credentials, req, prefix)).await;
+            return Now::Wait(Resume::RequestFirst(credentials));
         }
-        let claims = match self.claims(credentials, None).await {
-            Ok(claims) => claims,
-            Err(error) => {
-                return Ending::MapperFailed {
+        let claims = match self.claims_now(credentials) {
+            Ok(Ok(claims)) => claims,
+            Ok(Err(error)) => {
+                return Now::Ended(Ending::MapperFailed {
                     namespace: String::new(),
                     error,
-                };
+                });
             }
+            Err(info) => return Now::Wait(Resume::Claims(info)),
         };
-        if let Some(c) = &claims {
-            self.span.record("subject", c.subject());
-        }
-        let needs = self
-            .shared
-            .authorizer
-            .needs_request_for(&self.api, claims.as_ref());
-        let (namespace, request) = match in_span!(self, self.first_message(req, needs, prefix)) {
+        self.record_subject(claims.as_ref());
+        let needs = self.needs_request(claims.as_ref());
+        let (namespace, request) = match self.first_message_now(req, needs, read) {
+            Poll::Ready(Ok(first)) => first,
+            Poll::Ready(Err(status)) => return Now::Ended(Ending::Malformed(status)),
+            Poll::Pending => return Now::Wait(Resume::Message(claims)),
+        };
+        self.span.record("namespace", namespace.as_str());
+        self.decision_now(claims, namespace, request)
+    }
+
+    /// The steps of [`decide_now`](Self::decide_now) from the one that had to wait, awaiting
+    /// what they need.
+    async fn resume(&self, from: Resume, req: &mut Request<Body>, read: &mut Read) -> Ending {
+        let claims = match from {
+            Resume::RequestFirst(credentials) => {
+                return self.decide_request_first(credentials, req, read).await;
+            }
+            // Only a call with a claim mapper waits for one.
+            Resume::Claims(info) => match &self.shared.claim_mapper {
+                Some(mapper) => match in_span!(self, mapper.get_claims(&info)) {
+                    Ok(claims) => Some(claims),
+                    Err(error) => {
+                        return Ending::MapperFailed {
+                            namespace: String::new(),
+                            error,
+                        };
+                    }
+                },
+                None => None,
+            },
+            Resume::Message(claims) => claims,
+            Resume::Decision {
+                claims,
+                namespace,
+                request,
+            } => return self.decision(claims, namespace, request).await,
+        };
+        self.record_subject(claims.as_ref());
+        let needs = self.needs_request(claims.as_ref());
+        let (namespace, request) = match in_span!(self, self.first_message(req, needs, read)) {
             Ok(first) => first,
             Err(status) => return Ending::Malformed(status),
         };
@@ -211,16 +340,16 @@ impl<'a> Call<'a> {
         self.decision(claims, namespace, request).await
     }
 
-    /// [`decide`](Self::decide) when the expected audience depends on the request, or in
-    /// dry-run mode: the first message is read before the claim mapper runs.
+    /// [`decide_now`](Self::decide_now) when the expected audience depends on the request,
+    /// or in dry-run mode: the first message is read before the claim mapper runs.
     async fn decide_request_first(
         &self,
         credentials: Result<Option<AuthInfo>, ClaimsError>,
         req: &mut Request<Body>,
-        prefix: &mut Prefix,
+        read: &mut Read,
     ) -> Ending {
         let needs = self.shared.authorizer.needs_request(&self.api);
-        let (namespace, request) = match in_span!(self, self.first_message(req, needs, prefix)) {
+        let (namespace, request) = match in_span!(self, self.first_message(req, needs, read)) {
             Ok(first) => first,
             Err(status) => return Ending::Malformed(status),
         };
@@ -229,33 +358,77 @@ impl<'a> Call<'a> {
             Ok(claims) => claims,
             Err(error) => return Ending::MapperFailed { namespace, error },
         };
-        if let Some(c) = &claims {
-            self.span.record("subject", c.subject());
-        }
+        self.record_subject(claims.as_ref());
         self.decision(claims, namespace, request).await
     }
 
+    /// Whether the authorizer needs the request message to decide for these claims.
+    fn needs_request(&self, claims: Option<&Claims>) -> bool {
+        self.shared.authorizer.needs_request_for(&self.api, claims)
+    }
+
+    /// Puts the caller's subject into the span.
+    fn record_subject(&self, claims: Option<&Claims>) {
+        if let Some(c) = claims {
+            self.span.record("subject", c.subject());
+        }
+    }
+
     /// The first request message and its namespace, when the authorizer needs them
-    /// (`authorizer_needs`) and the call has one; `prefix` gets what the inner service must
-    /// read before the rest of the body.
+    /// (`authorizer_needs`) and the call has one, as far as the body has arrived: `Pending`
+    /// while part of the message is still to come. `read.prefix` gets what the inner service
+    /// must read before the rest of the body.
+    fn first_message_now(
+        &self,
+        req: &mut Request<Body>,
+        authorizer_needs: bool,
+        read: &mut Read,
+    ) -> Poll<Result<(String, Option<RequestMessage>), Status>> {
+        if self.plan.is_some_and(|p| p.refused) {
+            // Logged when the layer was built: the namespace cannot be read reliably.
+            return Poll::Ready(Err(Status::failed_precondition(
+                "the request's namespace cannot be determined for this method",
+            )));
+        }
+        if !self.wants_request(authorizer_needs) {
+            return Poll::Ready(Ok((String::new(), None)));
+        }
+        let encoding = match Encoding::from_headers(req.headers()) {
+            Ok(encoding) => encoding,
+            Err(status) => return Poll::Ready(Err(status)),
+        };
+        // Nothing is woken by this poll: a call that must wait is polled again, with its
+        // task's waker, as soon as it is handed over as a future.
+        let mut now = Context::from_waker(Waker::noop());
+        let limit = self.shared.max_message_size;
+        read.reader
+            .poll_read(req.body_mut(), &mut now, encoding, limit)
+            .map(|first| self.understood(first?, &mut read.prefix))
+    }
+
+    /// [`first_message_now`](Self::first_message_now), waiting (up to the body deadline) for
+    /// the part of the message still to come.
     async fn first_message(
         &self,
         req: &mut Request<Body>,
         authorizer_needs: bool,
-        prefix: &mut Prefix,
+        read: &mut Read,
     ) -> Result<(String, Option<RequestMessage>), Status> {
-        if self.plan.is_some_and(|p| p.refused) {
-            // Logged when the layer was built: the namespace cannot be read reliably.
-            return Err(Status::failed_precondition(
-                "the request's namespace cannot be determined for this method",
-            ));
+        if let Poll::Ready(first) = self.first_message_now(req, authorizer_needs, read) {
+            return first;
         }
-        if !self.wants_request(authorizer_needs) {
-            return Ok((String::new(), None));
-        }
-        let message = self.read_message(req, prefix).await?;
-        let namespace = self.namespace(&message)?;
-        Ok((namespace, Some(message)))
+        // The deadline (a clock read and a timer) starts only for a message that has to be
+        // waited for; `first_message_now` has checked the encoding.
+        let encoding = Encoding::from_headers(req.headers())?;
+        let limit = self.shared.max_message_size;
+        let body = req.body_mut();
+        let rest = std::future::poll_fn(|cx| read.reader.poll_read(body, cx, encoding, limit));
+        let first = tokio::time::timeout(self.shared.body_timeout, rest)
+            .await
+            .map_err(|_| {
+                Status::deadline_exceeded("timed out waiting for the request message")
+            })??;
+        self.understood(first, &mut read.prefix)
     }
 
     /// Whether this call's body must be read before deciding.
@@ -269,33 +442,20 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// Reads the first message (bounded, with a deadline); `prefix` gets what to replay.
-    async fn read_message(
+    /// The first message read, with its namespace; `prefix` gets what to replay.
+    fn understood(
         &self,
-        req: &mut Request<Body>,
+        first: FirstMessage,
         prefix: &mut Prefix,
-    ) -> Result<RequestMessage, Status> {
-        let encoding = Encoding::from_headers(req.headers())?;
-        let read = read_first_message(req.body_mut(), encoding, self.shared.max_message_size);
-        let mut read = std::pin::pin!(read);
-        // A unary message usually arrives with the headers: read it at once, and start the
-        // deadline (a clock read and a timer) only when it has to be waited for.
-        let now = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
-        let first = match now {
-            Poll::Ready(first) => first,
-            Poll::Pending => tokio::time::timeout(self.shared.body_timeout, read)
-                .await
-                .map_err(|_| {
-                    Status::deadline_exceeded("timed out waiting for the request message")
-                })?,
-        }?;
+    ) -> Result<(String, Option<RequestMessage>), Status> {
         let bytes = first.message.clone();
         *prefix = first.replay(self.keep_compressed);
         let mut message = RequestMessage::new(bytes);
         if let Some(descriptor) = self.plan.and_then(|p| p.descriptor.clone()) {
             message = message.with_descriptor(descriptor);
         }
-        Ok(message)
+        let namespace = self.namespace(&message)?;
+        Ok((namespace, Some(message)))
     }
 
     /// The namespace in the message: from the method's namespace field, or for methods no
@@ -310,6 +470,27 @@ impl<'a> Call<'a> {
         match (&self.shared.namespace_fn, self.plan) {
             (Some(f), None) => f(&self.api, message),
             _ => Ok(String::new()),
+        }
+    }
+
+    /// The claim mapper's answer when it has one without waiting; otherwise the credentials
+    /// back, with the expected audience filled in, for [`resume`](Self::resume).
+    fn claims_now(
+        &self,
+        credentials: Result<Option<AuthInfo>, ClaimsError>,
+    ) -> Result<Result<Option<Claims>, ClaimsError>, AuthInfo> {
+        let Some(mapper) = &self.shared.claim_mapper else {
+            return Ok(Ok(None));
+        };
+        let mut info = match credentials {
+            Ok(Some(info)) => info,
+            Ok(None) => return Ok(Ok(None)),
+            Err(error) => return Ok(Err(error)),
+        };
+        info.audience = self.audience(&info, None);
+        match self.in_scope(|| mapper.get_claims_now(&info)) {
+            Some(answer) => Ok(answer.map(Some)),
+            None => Err(info),
         }
     }
 
@@ -341,6 +522,55 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// The call's target: its API, the namespace, and the message when there is one.
+    fn target(&self, namespace: String, request: Option<RequestMessage>) -> CallTarget {
+        let stream = self.plan.is_some_and(|p| p.request_stream);
+        let target = CallTarget::new(Arc::clone(&self.api), namespace).with_request_stream(stream);
+        match request {
+            Some(message) => target.with_request(message),
+            None => target,
+        }
+    }
+
+    /// The authorizer's decision when it has one without waiting, for a call whose commands
+    /// are not checked in other namespaces; otherwise where to [`resume`](Self::resume).
+    fn decision_now(
+        &self,
+        claims: Option<Claims>,
+        namespace: String,
+        request: Option<RequestMessage>,
+    ) -> Now {
+        if request.is_some() && self.checks_cross_namespace() {
+            return Now::Wait(Resume::Decision {
+                claims,
+                namespace,
+                request,
+            });
+        }
+        let target = self.target(namespace, request);
+        let timer = self.shared.meters.latency_timer(target.namespace());
+        let authorizer = &self.shared.authorizer;
+        match self.in_scope(|| authorizer.authorize_now(claims.as_ref(), &target)) {
+            Some(decision) => {
+                timer.stop();
+                Now::Ended(Ending::Decided {
+                    claims,
+                    target,
+                    decision,
+                    earlier: Vec::new(),
+                })
+            }
+            None => {
+                let (namespace, request) = target.into_parts();
+                Now::Wait(Resume::Decision {
+                    claims,
+                    namespace,
+                    request,
+                })
+            }
+        }
+    }
+
     /// The authorizer's decision on the call's target, then, when enabled, on each other
     /// namespace the call's workflow commands act in: the first of these that is not an allow
     /// decides the call.
@@ -348,60 +578,56 @@ impl<'a> Call<'a> {
         &self,
         claims: Option<Claims>,
         namespace: String,
-        mut request: Option<RequestMessage>,
+        request: Option<RequestMessage>,
     ) -> Ending {
         let cross = match self.cross_namespace_targets(&namespace, request.as_ref()) {
             Ok(cross) => cross,
             Err(status) => return Ending::Malformed(status),
         };
-        let stream = self.plan.is_some_and(|p| p.request_stream);
-        let mut target =
-            CallTarget::new(Arc::clone(&self.api), namespace).with_request_stream(stream);
+        let mut request = request;
         // The message moves into the target unless cross-namespace checks need it again.
         let first = if cross.is_empty() {
             request.take()
         } else {
             request.clone()
         };
-        if let Some(message) = first {
-            target = target.with_request(message);
-        }
-        let (mut decision, mut latency) = self.authorize(claims.as_ref(), &target).await;
+        let mut target = self.target(namespace, first);
+        let mut decision = self.authorize(claims.as_ref(), &target).await;
         let mut earlier = Vec::new();
         for (api, namespace) in cross {
             if !matches!(decision, Ok(Decision::Allow)) {
                 break;
             }
-            earlier.push((target.namespace().to_owned(), latency));
+            earlier.push(target.namespace().to_owned());
             target = CallTarget::new(Arc::from(api), namespace);
             if let Some(message) = &request {
                 target = target.with_request(message.clone());
             }
-            (decision, latency) = self.authorize(claims.as_ref(), &target).await;
+            decision = self.authorize(claims.as_ref(), &target).await;
         }
         Ending::Decided {
             claims,
             target,
             decision,
-            latency,
             earlier,
         }
     }
 
-    /// One authorizer call and how long it took (zero when nothing records it).
+    /// One authorizer call, timed when the latency histogram records.
     async fn authorize(
         &self,
         claims: Option<&Claims>,
         target: &CallTarget,
-    ) -> (Result<Decision, Status>, Duration) {
-        let started = stopwatch();
+    ) -> Result<Decision, Status> {
+        let timer = self.shared.meters.latency_timer(target.namespace());
         let authorizer = &self.shared.authorizer;
         let now = self.in_scope(|| authorizer.authorize_now(claims, target));
         let decision = match now {
             Some(decision) => decision,
             None => in_span!(self, authorizer.authorize(claims, target)),
         };
-        (decision, started.map(|s| s.elapsed()).unwrap_or_default())
+        timer.stop();
+        decision
     }
 
     /// Whether this call's workflow commands are authorized in the namespaces they name.
@@ -432,22 +658,21 @@ impl<'a> Call<'a> {
     fn finish(&self, ending: Ending) -> Next {
         let dry_run = self.shared.dry_run;
         let outcome = ending.outcome(dry_run);
-        let authorizer_latency = ending.authorizer_latency();
-        if let (Some(_), Some(started)) = (authorizer_latency, self.started) {
+        if let (true, Some(started)) = (ending.authorized(), self.started) {
             let elapsed = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             self.span.record("latency_us", elapsed);
         }
         ending.record(&self.span);
         if let Ending::Decided { earlier, .. } = &ending {
-            for (namespace, latency) in earlier {
+            for namespace in earlier {
                 self.shared
                     .meters
-                    .record(&self.api, namespace, Outcome::Allowed, Some(*latency));
+                    .record(&self.api, namespace, Outcome::Allowed);
             }
         }
         self.shared
             .meters
-            .record(&self.api, ending.namespace(), outcome, authorizer_latency);
+            .record(&self.api, ending.namespace(), outcome);
         self.span.in_scope(|| ending.log());
         self.audit(&ending, outcome);
         // What a refusal is matters only to a style or hook that reshapes the answer.
@@ -525,12 +750,9 @@ impl Ending {
         }
     }
 
-    /// How long the authorizer took; `None` when it never ran.
-    fn authorizer_latency(&self) -> Option<Duration> {
-        match self {
-            Ending::Decided { latency, .. } => Some(*latency),
-            Ending::Malformed(_) | Ending::MapperFailed { .. } => None,
-        }
+    /// Whether the authorizer ran.
+    fn authorized(&self) -> bool {
+        matches!(self, Ending::Decided { .. })
     }
 
     /// The namespace for the metric labels; empty when the message was never understood.
@@ -677,25 +899,36 @@ impl Ending {
     }
 }
 
-/// A clock for the authorizer's latency, read only when the metrics that record it are
-/// built in.
-fn stopwatch() -> Option<Instant> {
-    cfg!(feature = "metrics").then(Instant::now)
-}
-
-/// The call handed to the inner service, with the claims in its extensions.
-async fn forward<S, ResBody>(
-    mut inner: S,
-    mut req: Request<Body>,
-    claims: Option<Claims>,
-) -> Result<Response<ResBody>, S::Error>
-where
-    S: Service<Request<Body>, Response = Response<ResBody>>,
-{
-    if let Some(c) = claims {
-        req.extensions_mut().insert(c);
+impl Next {
+    /// The call's last step: the request for the inner service, its body replaying `prefix`
+    /// and its extensions holding the claims, or the answer.
+    fn then<ResBody: Default>(
+        self,
+        req: Request<Body>,
+        prefix: Prefix,
+        shared: &Arc<Shared>,
+    ) -> Then<ResBody> {
+        let forward = |req: Request<Body>, claims: Option<Claims>| {
+            let (mut parts, body) = req.into_parts();
+            if let Some(c) = claims {
+                parts.extensions.insert(c);
+            }
+            let body = Body::new(ForwardBody::new(prefix, body, Arc::clone(shared)));
+            Then::Forward(Request::from_parts(parts, body))
+        };
+        match self {
+            Next::Forward(claims) => forward(req, claims),
+            Next::LetThrough(claims) => {
+                tracing::warn!(
+                    api = req.uri().path(),
+                    "dry run: a denied call is let through"
+                );
+                forward(req, claims)
+            }
+            Next::Respond(status) => Then::Answer(status.into_http()),
+            Next::Refuse => Then::Answer(generic_denial()),
+        }
     }
-    inner.call(req).await
 }
 
 /// Temporal's `GetAuthInfo`, but for the audience (which may need the request message and is

@@ -6,11 +6,12 @@
 //! the metrics are described (help text, unit) then too. `docs/observability.md` lists them
 //! with what to alert on.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
-use metrics::{Key, Label, Level, Metadata, Unit};
+use metrics::{Histogram, IntoF64, Key, Label, Level, Metadata, Unit};
 
 use super::outcome::Outcome;
 use crate::ClaimsErrorKind;
@@ -206,15 +207,25 @@ impl Meters {
         self.known.get(namespace).unwrap_or(&self.unknown)
     }
 
-    /// Records the metrics of one call. `authorizer_latency` is `None` when the authorizer
-    /// never ran (a malformed request or a claim-mapper failure).
-    pub(crate) fn record(
-        &self,
-        api: &str,
-        namespace: &str,
-        outcome: Outcome,
-        authorizer_latency: Option<Duration>,
-    ) {
+    /// A timer for one authorizer call in `namespace`, running only when the installed
+    /// recorder keeps the latency histogram: a call reads no clock for a histogram that
+    /// nothing records (no recorder installed, or one that drops it). The `metrics` facade
+    /// cannot say whether a histogram records, but a histogram computes the value it is given
+    /// only when it does, so the timer hands it a value that notes being computed, zero
+    /// times over: nothing is recorded.
+    pub(crate) fn latency_timer(&self, namespace: &str) -> LatencyTimer {
+        let histogram = metrics::with_recorder(|recorder| {
+            recorder.register_histogram(&self.namespace(namespace).latency, &METADATA)
+        });
+        let records = Cell::new(false);
+        histogram.record_many(Noted(&records), 0);
+        LatencyTimer {
+            running: records.get().then(|| (histogram, Instant::now())),
+        }
+    }
+
+    /// Records the counters of one call.
+    pub(crate) fn record(&self, api: &str, namespace: &str, outcome: Outcome) {
         metrics::with_recorder(|recorder| {
             recorder
                 .register_counter(&self.decisions[outcome.index()], &METADATA)
@@ -224,11 +235,6 @@ impl Meters {
                 .register_counter(&api_keys[outcome.index()], &METADATA)
                 .increment(1);
             let keys = self.namespace(namespace);
-            if let Some(latency) = authorizer_latency {
-                recorder
-                    .register_histogram(&keys.latency, &METADATA)
-                    .record(latency.as_secs_f64());
-            }
             match outcome {
                 Outcome::Denied => {
                     recorder
@@ -258,5 +264,30 @@ impl Meters {
                 Outcome::Allowed | Outcome::Malformed => {}
             }
         });
+    }
+}
+
+/// How long one authorizer call took, for the latency histogram; idle when nothing records it.
+#[derive(Debug)]
+pub(crate) struct LatencyTimer {
+    running: Option<(Histogram, Instant)>,
+}
+
+impl LatencyTimer {
+    /// Records the time since the timer started, if it is running.
+    pub(crate) fn stop(self) {
+        if let Some((histogram, started)) = self.running {
+            histogram.record(started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+/// A histogram value that notes whether the histogram asked for it.
+struct Noted<'a>(&'a Cell<bool>);
+
+impl IntoF64 for Noted<'_> {
+    fn into_f64(self) -> f64 {
+        self.0.set(true);
+        0.0
     }
 }

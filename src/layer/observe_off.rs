@@ -2,7 +2,6 @@
 //! recorded, and no metric key is ever built.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::outcome::Outcome;
 
@@ -18,12 +17,17 @@ impl Meters {
         Meters
     }
 
-    pub(crate) fn record(
-        &self,
-        _api: &str,
-        _namespace: &str,
-        _outcome: Outcome,
-        _authorizer_latency: Option<Duration>,
-    ) {
+    pub(crate) fn latency_timer(&self, _namespace: &str) -> LatencyTimer {
+        LatencyTimer
     }
+
+    pub(crate) fn record(&self, _api: &str, _namespace: &str, _outcome: Outcome) {}
+}
+
+/// Times nothing (the `metrics` feature is off).
+#[derive(Debug)]
+pub(crate) struct LatencyTimer;
+
+impl LatencyTimer {
+    pub(crate) fn stop(self) {}
 }

@@ -8,7 +8,8 @@ use http::{Request, Response};
 use tonic::server::NamedService;
 use tower_service::Service;
 
-use super::{AuthzLayer, ResponseFuture, Shared, call};
+use super::call::{self, Started};
+use super::{AuthzLayer, ResponseFuture, Shared};
 use crate::{Authorizer, ClaimMapper};
 
 /// The authorization middleware around `S`. Usually made by [`AuthzLayer`]; [`Authz::new`]
@@ -88,24 +89,27 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<Result<Response<ResBody>, S::Error>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        // The readied service goes into the future; a fresh clone stays for the next call.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let shared = Arc::clone(&self.shared);
         let (parts, body) = req.into_parts();
         let req = Request::from_parts(parts, tonic::body::Body::new(body));
-        ResponseFuture::new(Box::pin(call::run(
-            shared,
-            inner,
-            req,
-            self.keep_compressed,
-        )))
+        match call::start(&self.shared, req, self.keep_compressed) {
+            // The readied service is called at once: no clone, no future of our own.
+            Started::Forward(req) => ResponseFuture::inner(self.inner.call(req)),
+            Started::Answer(response) => ResponseFuture::ready(Ok(response)),
+            Started::Wait(waiting) => {
+                // The readied service goes into the future; a fresh clone stays for the next
+                // call.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let shared = Arc::clone(&self.shared);
+                ResponseFuture::waiting(Box::pin(waiting.run(shared, inner)))
+            }
+        }
     }
 }
