@@ -318,9 +318,15 @@ fn decompress(raw: &Bytes, encoding: Encoding, limit: usize) -> Result<Bytes, St
         // `parse_header` refuses a compressed message without an encoding.
         Encoding::Identity => Err(Status::internal("no encoding to decompress with")),
         #[cfg(feature = "gzip")]
-        Encoding::Gzip => inflate(flate2::read::GzDecoder::new(&raw[..]), raw.len(), limit),
+        // The `bufread` decoders read the message where it lies; the `read` ones would first
+        // copy it into a zeroed 32 KiB buffer of their own, on every call.
+        Encoding::Gzip => inflate(flate2::bufread::GzDecoder::new(&raw[..]), raw.len(), limit),
         #[cfg(feature = "deflate")]
-        Encoding::Deflate => inflate(flate2::read::ZlibDecoder::new(&raw[..]), raw.len(), limit),
+        Encoding::Deflate => inflate(
+            flate2::bufread::ZlibDecoder::new(&raw[..]),
+            raw.len(),
+            limit,
+        ),
         #[cfg(feature = "zstd")]
         Encoding::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(&raw[..])
