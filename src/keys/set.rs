@@ -11,7 +11,9 @@ use crate::{ClaimsError, ClaimsErrorKind};
 /// An immutable key set, swapped whole on refresh.
 #[derive(Debug, Default)]
 pub(crate) struct KeySet {
-    by_kid: HashMap<String, Vec<Arc<VerificationKey>>>,
+    /// Looked up on every call with a cached token (the key must still be in the set), so
+    /// with a fast keyed hasher; the keys are the operator's, a caller only picks a `kid`.
+    by_kid: HashMap<String, Vec<Arc<VerificationKey>>, foldhash::fast::RandomState>,
     len: usize,
 }
 

@@ -75,9 +75,7 @@ pub(super) fn start<ResBody: Default>(
     keep_compressed: bool,
 ) -> Started<ResBody> {
     let call = Call::start(shared, &req, keep_compressed);
-    for name in &PRINCIPAL_HEADERS {
-        req.headers_mut().remove(name);
-    }
+    strip_principal_headers(req.headers_mut());
     let credentials = credentials(shared, &mut req);
     let mut read = Read::default();
     match call.decide_now(credentials, &mut req, &mut read) {
@@ -927,6 +925,17 @@ impl Next {
             }
             Next::Respond(status) => Then::Answer(status.into_http()),
             Next::Refuse => Then::Answer(generic_denial()),
+        }
+    }
+}
+
+/// Removes the principal headers, which only the layer may set. A caller rarely sends them,
+/// so one pass over the request's few header names usually finds none and removes nothing,
+/// rather than hashing both names on every call.
+fn strip_principal_headers(headers: &mut http::HeaderMap) {
+    if headers.keys().any(|name| PRINCIPAL_HEADERS.contains(name)) {
+        for name in &PRINCIPAL_HEADERS {
+            headers.remove(name);
         }
     }
 }

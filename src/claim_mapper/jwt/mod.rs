@@ -287,6 +287,16 @@ impl JwtClaimMapper {
     }
 }
 
+/// What a cache entry says of a call's token.
+enum Hit {
+    /// The claims, or the audience check's refusal.
+    Answer(Result<Claims, ClaimsError>),
+    /// Past its `exp`: refused, and dropped from the cache.
+    Expired,
+    /// Its signing key left the key set: dropped from the cache and verified afresh.
+    KeyGone,
+}
+
 impl Inner {
     fn now(&self) -> i64 {
         match (self.clock)().duration_since(UNIX_EPOCH) {
@@ -335,26 +345,36 @@ impl Inner {
     /// signing key still in its set, the audience); `None` when the token must be verified.
     fn cached(&self, jwt: &str, now: i64, audience: &str) -> Option<Result<Claims, ClaimsError>> {
         let cache = self.cache.as_ref()?;
-        let hit = cache.get(jwt, now)?;
-        if checks::is_expired(hit.exp, now, self.leeway) {
-            cache.remove(jwt);
-            return Some(Err(ClaimsError::new(
-                ClaimsErrorKind::Time,
-                "Token is expired",
-            )));
-        }
-        let key_still_there = self
-            .issuers
-            .get(hit.issuer)
-            .keys
-            .current_key(hit.alg, &hit.kid)
-            .is_some_and(|k| Arc::ptr_eq(&k, &hit.key) || *k == *hit.key);
-        if !key_still_there {
+        let hit = cache.get(jwt, now, |hit| {
+            if checks::is_expired(hit.exp, now, self.leeway) {
+                return Hit::Expired;
+            }
+            let key_still_there = self
+                .issuers
+                .get(hit.issuer)
+                .keys
+                .current_key(hit.alg, &hit.kid)
+                .is_some_and(|k| Arc::ptr_eq(&k, &hit.key) || *k == *hit.key);
+            if !key_still_there {
+                return Hit::KeyGone;
+            }
+            Hit::Answer(hit.audience.check(audience).map(|()| hit.claims.clone()))
+        })?;
+        match hit {
+            Hit::Answer(answer) => Some(answer),
+            Hit::Expired => {
+                cache.remove(jwt);
+                Some(Err(ClaimsError::new(
+                    ClaimsErrorKind::Time,
+                    "Token is expired",
+                )))
+            }
             // The signing key left the key set: forget the token and check it afresh.
-            cache.remove(jwt);
-            return None;
+            Hit::KeyGone => {
+                cache.remove(jwt);
+                None
+            }
         }
-        Some(hit.audience.check(audience).map(|()| hit.claims.clone()))
     }
 
     /// The full check of a token not in the cache (all but the audience).
