@@ -8,7 +8,10 @@
 //! act on, so a fuzz target can check invariants (never a panic, bounded output, results
 //! independent of how the body was chunked) rather than only "does not crash".
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -19,7 +22,7 @@ use crate::claim_mapper::jwt::checks;
 use crate::claim_mapper::jwt::token::{self as jwt_token, bearer_token};
 use crate::keys::JwtAlgorithm;
 use crate::keys::jwk::parse_jwks;
-use crate::layer::body::{Encoding, read_first_message};
+use crate::layer::body::{Encoding, MessageReader, read_first_message};
 use crate::permission::{self, PermissionFormat, PermissionParser, apply_permissions};
 use crate::{Claims, ClaimsError, KeyError};
 
@@ -51,37 +54,109 @@ pub fn first_message(
     grpc_encoding: Option<&[u8]>,
     limit: usize,
 ) -> Option<Result<FirstMessage, (tonic::Code, String)>> {
+    let encoding = match encoding(grpc_encoding) {
+        Ok(e) => e,
+        Err(refused) => return Some(Err(refused)),
+    };
+    let frames: Vec<Result<Frame<Bytes>, Infallible>> =
+        body_frames(chunks, trailers).into_iter().map(Ok).collect();
+    let mut body = tonic::body::Body::new(StreamBody::new(futures_util::stream::iter(frames)));
+    let result = read_first_message(&mut body, encoding, limit).now_or_never()?;
+    Some(outcome(result))
+}
+
+/// [`first_message`] over a body that is not ready before each of its frames, read as the
+/// layer reads a message that has not all arrived: the reader is polled without a waker of
+/// its own, gives up at each `Pending`, and resumes on the next poll with what it already
+/// took. Returns `None` if it did not finish within two polls per frame.
+pub fn first_message_paused(
+    chunks: &[&[u8]],
+    trailers: bool,
+    grpc_encoding: Option<&[u8]>,
+    limit: usize,
+) -> Option<Result<FirstMessage, (tonic::Code, String)>> {
+    let encoding = match encoding(grpc_encoding) {
+        Ok(e) => e,
+        Err(refused) => return Some(Err(refused)),
+    };
+    let frames = body_frames(chunks, trailers);
+    let polls = 2 * (frames.len() + 1);
+    let mut body = tonic::body::Body::new(Paused {
+        frames: frames.into(),
+        ready: false,
+    });
+    let mut reader = MessageReader::default();
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..polls {
+        if let Poll::Ready(result) = reader.poll_read(&mut body, &mut cx, encoding, limit) {
+            return Some(outcome(result));
+        }
+    }
+    None
+}
+
+/// The encoding `grpc_encoding` names, or the refusal as (code, message).
+fn encoding(grpc_encoding: Option<&[u8]>) -> Result<Encoding, (tonic::Code, String)> {
     let mut headers = http::HeaderMap::new();
     if let Some(value) = grpc_encoding.and_then(|v| http::HeaderValue::from_bytes(v).ok()) {
         headers.insert("grpc-encoding", value);
     }
-    let encoding = match Encoding::from_headers(&headers) {
-        Ok(e) => e,
-        Err(status) => return Some(Err((status.code(), status.message().to_owned()))),
-    };
-    let mut frames: Vec<Result<Frame<Bytes>, Infallible>> = chunks
+    Encoding::from_headers(&headers).map_err(|status| (status.code(), status.message().to_owned()))
+}
+
+/// One DATA frame per chunk, then empty trailers when `trailers` is set.
+fn body_frames(chunks: &[&[u8]], trailers: bool) -> Vec<Frame<Bytes>> {
+    let mut frames: Vec<Frame<Bytes>> = chunks
         .iter()
-        .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+        .map(|c| Frame::data(Bytes::copy_from_slice(c)))
         .collect();
     if trailers {
-        frames.push(Ok(Frame::trailers(http::HeaderMap::new())));
+        frames.push(Frame::trailers(http::HeaderMap::new()));
     }
-    let mut body = tonic::body::Body::new(StreamBody::new(futures_util::stream::iter(frames)));
-    let result = read_first_message(&mut body, encoding, limit).now_or_never()?;
-    Some(
-        result
-            .map(|first| {
-                let message = first.message.clone();
-                let consumed = concat(first.clone_replay(true));
-                let replayed = concat(first.replay(false));
-                FirstMessage {
-                    message,
-                    consumed,
-                    replayed,
-                }
-            })
-            .map_err(|status| (status.code(), status.message().to_owned())),
-    )
+    frames
+}
+
+/// What the reader's result says, as the fuzz targets compare it.
+fn outcome(
+    result: Result<crate::layer::body::FirstMessage, tonic::Status>,
+) -> Result<FirstMessage, (tonic::Code, String)> {
+    result
+        .map(|first| {
+            let message = first.message.clone();
+            let consumed = concat(first.clone_replay(true));
+            let replayed = concat(first.replay(false));
+            FirstMessage {
+                message,
+                consumed,
+                replayed,
+            }
+        })
+        .map_err(|status| (status.code(), status.message().to_owned()))
+}
+
+/// A body that answers `Pending` once before each of its frames (waking its task at once),
+/// as a client's DATA frames that arrive after the headers do.
+struct Paused {
+    frames: VecDeque<Frame<Bytes>>,
+    ready: bool,
+}
+
+impl http_body::Body for Paused {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if !self.ready {
+            self.ready = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.ready = false;
+        Poll::Ready(self.frames.pop_front().map(Ok))
+    }
 }
 
 /// Every buffer of a replay prefix, in order, in one.

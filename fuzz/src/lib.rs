@@ -29,9 +29,16 @@ pub fn frame_reader(data: &[u8]) {
     // Byte by byte; an empty body as no DATA frame at all.
     let bytewise: Vec<&[u8]> = body.chunks(1).collect();
     let chunked = chunks(body, seed);
+    // The chunks again, each arriving after a `Pending`: the reader resumes with what it
+    // already took, as the layer's does when a message has not all arrived.
+    let paused = match fuzzing::first_message_paused(&chunked, trailers, encoding, limit) {
+        Some(outcome) => outcome,
+        None => panic!("the reader did not finish on a body that pauses before each frame"),
+    };
     for other in [
         run(&bytewise, trailers, encoding, limit),
         run(&chunked, trailers, encoding, limit),
+        paused,
     ] {
         match (&whole, &other) {
             (Ok(a), Ok(b)) => assert_eq!(a.message, b.message, "message depends on chunking"),

@@ -279,7 +279,10 @@ mod tests {
         cache.insert("token-a", verified(100), 10);
         assert!(cache.get("token-a", 10, |_| ()).is_some());
         assert!(cache.get("token-a", 99, |_| ()).is_some());
-        assert!(cache.get("token-a", 100, |_| ()).is_none(), "past its deadline");
+        assert!(
+            cache.get("token-a", 100, |_| ()).is_none(),
+            "past its deadline"
+        );
         assert!(cache.get("token-", 10, |_| ()).is_none());
         assert!(cache.get("token-ab", 10, |_| ()).is_none());
         cache.remove("token-a");
