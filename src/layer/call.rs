@@ -1,8 +1,10 @@
 //! One call through [`Authz`](super::Authz), in the order it happens: the credentials, the
 //! claims, the first request message (when the authorizer needs it for these claims), the
-//! decision, and then the call forwarded or denied. Each step is one small function; how the call ended is an
-//! [`Ending`], and [`Call::finish`] records it (span fields, metrics, one log line) in one
-//! place before the call is forwarded or answered.
+//! decision, and then the call forwarded or denied. Each step is one small function that
+//! answers at once when it can ([`start`]); a call whose step must wait goes on from that step
+//! as a future ([`Waiting::run`]). How the call ended is an [`Ending`], and [`Call::finish`]
+//! records it (span fields, metrics, one log line) in one place before the call is forwarded
+//! or answered.
 
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -997,33 +999,31 @@ fn peer_addr(_extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
     None
 }
 
-/// The verified client certificate's identity. Our acceptor parses it once per connection and
-/// hands it over in [`tls::PeerConnectInfo`]; tonic's connect info is put back for the service
-/// behind the layer. With tonic's own TLS only the raw chain is there, so it is parsed here.
-#[cfg(feature = "tls")]
-fn peer_identity(extensions: &mut http::Extensions) -> Option<PeerIdentity> {
-    if let Some(info) = extensions.get::<tls::PeerConnectInfo>() {
-        let peer = info.peer_identity().cloned();
-        let tonic_info = info.tonic().clone();
-        extensions.insert(tonic_info);
-        return peer;
-    }
-    let certs = extensions
-        .get::<TlsConnectInfo<TcpConnectInfo>>()?
-        .peer_certs()?;
-    PeerIdentity::from_chain(&certs)
-}
-
-/// The verified client certificate's subject and connection info, when there is one.
+/// The verified client certificate's subject and connection info, when there is one. Our
+/// acceptor parses the certificate once per connection and hands it over in
+/// [`tls::PeerConnectInfo`], whose parts the call shares rather than copies; tonic's connect
+/// info is put back for the service behind the layer. With tonic's own TLS only the raw chain
+/// is there, so it is parsed here.
 #[cfg(feature = "tls")]
 fn peer_credentials(extensions: &mut http::Extensions) -> PeerCredentials {
-    match peer_identity(extensions) {
+    let shared = |peer: Option<&PeerIdentity>| match peer {
         Some(p) => (
             Some(Arc::clone(p.subject())),
             Some(Arc::clone(p.connection())),
         ),
         None => (None, None),
+    };
+    if let Some(info) = extensions.get::<tls::PeerConnectInfo>() {
+        let credentials = shared(info.peer_identity());
+        let tonic_info = info.tonic().clone();
+        extensions.insert(tonic_info);
+        return credentials;
     }
+    let parsed = extensions
+        .get::<TlsConnectInfo<TcpConnectInfo>>()
+        .and_then(|info| info.peer_certs())
+        .and_then(|certs| PeerIdentity::from_chain(&certs));
+    shared(parsed.as_ref())
 }
 
 /// Without the `tls` feature no certificate is read: the mappers see header credentials only.
