@@ -54,15 +54,7 @@ pub fn first_message(
     grpc_encoding: Option<&[u8]>,
     limit: usize,
 ) -> Option<Result<FirstMessage, (tonic::Code, String)>> {
-    let encoding = match encoding(grpc_encoding) {
-        Ok(e) => e,
-        Err(refused) => return Some(Err(refused)),
-    };
-    let frames: Vec<Result<Frame<Bytes>, Infallible>> =
-        body_frames(chunks, trailers).into_iter().map(Ok).collect();
-    let mut body = tonic::body::Body::new(StreamBody::new(futures_util::stream::iter(frames)));
-    let result = read_first_message(&mut body, encoding, limit).now_or_never()?;
-    Some(outcome(result))
+    read_body(chunks, trailers, grpc_encoding, limit, false)
 }
 
 /// [`first_message`] over a body that is not ready before each of its frames, read as the
@@ -75,11 +67,28 @@ pub fn first_message_paused(
     grpc_encoding: Option<&[u8]>,
     limit: usize,
 ) -> Option<Result<FirstMessage, (tonic::Code, String)>> {
+    read_body(chunks, trailers, grpc_encoding, limit, true)
+}
+
+/// [`first_message`], or with `paused` [`first_message_paused`].
+fn read_body(
+    chunks: &[&[u8]],
+    trailers: bool,
+    grpc_encoding: Option<&[u8]>,
+    limit: usize,
+    paused: bool,
+) -> Option<Result<FirstMessage, (tonic::Code, String)>> {
     let encoding = match encoding(grpc_encoding) {
         Ok(e) => e,
         Err(refused) => return Some(Err(refused)),
     };
     let frames = body_frames(chunks, trailers);
+    if !paused {
+        let frames = futures_util::stream::iter(frames.into_iter().map(Ok::<_, Infallible>));
+        let mut body = tonic::body::Body::new(StreamBody::new(frames));
+        let result = read_first_message(&mut body, encoding, limit).now_or_never()?;
+        return Some(outcome(result));
+    }
     let polls = 2 * (frames.len() + 1);
     let mut body = tonic::body::Body::new(Paused {
         frames: frames.into(),

@@ -19,7 +19,7 @@ use http_body_util::StreamBody;
 use prost::Message;
 use tonic::Code;
 use tonic_authz::{
-    AuthInfo, AuthzLayer, AuthzLayerBuilder, CallTarget, Claims, ClaimsError, Decision,
+    AuthInfo, Authz, AuthzLayer, AuthzLayerBuilder, CallTarget, Claims, ClaimsError, Decision,
     DefaultAuthorizer, NoopClaimMapper, Role,
 };
 use tower::{Layer, Service, ServiceExt, service_fn};
@@ -336,6 +336,15 @@ impl Service<Request<tonic::body::Body>> for CountsCalls {
     }
 }
 
+/// The layer around `inner`, made ready for one call.
+async fn readied(layer: AuthzLayerBuilder, inner: &CountsCalls) -> Authz<CountsCalls> {
+    let mut svc = layer.build().layer(inner.clone());
+    std::future::poll_fn(|cx| Service::<Request<tonic::body::Body>>::poll_ready(&mut svc, cx))
+        .await
+        .expect("ready");
+    svc
+}
+
 #[tokio::test]
 async fn a_call_decided_at_once_reaches_the_inner_service_inside_call() {
     let body = frame(&start_workflow("acme"));
@@ -347,14 +356,13 @@ async fn a_call_decided_at_once_reaches_the_inner_service_inside_call() {
 
     // Everything answers at once: the inner service is called before the future is polled.
     let inner = CountsCalls::default();
-    let mut svc = AuthzLayer::builder()
-        .claim_mapper(NoopClaimMapper)
-        .authorizer(DefaultAuthorizer::new())
-        .build()
-        .layer(inner.clone());
-    std::future::poll_fn(|cx| Service::<Request<tonic::body::Body>>::poll_ready(&mut svc, cx))
-        .await
-        .expect("ready");
+    let mut svc = readied(
+        AuthzLayer::builder()
+            .claim_mapper(NoopClaimMapper)
+            .authorizer(DefaultAuthorizer::new()),
+        &inner,
+    )
+    .await;
     let future = svc.call(full());
     assert_eq!(inner.0.load(Ordering::SeqCst), 1, "called inside call()");
     let resp = future.await.expect("infallible");
@@ -363,14 +371,13 @@ async fn a_call_decided_at_once_reaches_the_inner_service_inside_call() {
     // A claim mapper that must be awaited: nothing reaches the inner service until the
     // future runs, and then the call is decided the same way.
     let inner = CountsCalls::default();
-    let mut svc = AuthzLayer::builder()
-        .claim_mapper(awaited_mapper())
-        .authorizer(DefaultAuthorizer::new())
-        .build()
-        .layer(inner.clone());
-    std::future::poll_fn(|cx| Service::<Request<tonic::body::Body>>::poll_ready(&mut svc, cx))
-        .await
-        .expect("ready");
+    let mut svc = readied(
+        AuthzLayer::builder()
+            .claim_mapper(awaited_mapper())
+            .authorizer(DefaultAuthorizer::new()),
+        &inner,
+    )
+    .await;
     let mut req = full();
     req.headers_mut().insert(
         "authorization",
@@ -388,13 +395,11 @@ async fn a_call_decided_at_once_reaches_the_inner_service_inside_call() {
 
     // A denial decided at once never calls the inner service.
     let inner = CountsCalls::default();
-    let mut svc = AuthzLayer::builder()
-        .authorizer(DefaultAuthorizer::new())
-        .build()
-        .layer(inner.clone());
-    std::future::poll_fn(|cx| Service::<Request<tonic::body::Body>>::poll_ready(&mut svc, cx))
-        .await
-        .expect("ready");
+    let mut svc = readied(
+        AuthzLayer::builder().authorizer(DefaultAuthorizer::new()),
+        &inner,
+    )
+    .await;
     let resp = svc.call(full()).await.expect("infallible");
     assert_temporal_denial(&header_status(&resp).expect("refused"), "");
     assert_eq!(inner.0.load(Ordering::SeqCst), 0);
