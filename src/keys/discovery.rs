@@ -460,6 +460,14 @@ impl TokenKeyProvider for DiscoveryKeyProvider {
             .as_ref()
             .and_then(|c| c.keys.current_key(alg, kid))
     }
+
+    fn holds_key(&self, alg: JwtAlgorithm, kid: &str, key: &Arc<VerificationKey>) -> bool {
+        self.inner
+            .current
+            .load()
+            .as_ref()
+            .is_some_and(|c| c.keys.holds_key(alg, kid, key))
+    }
 }
 
 #[cfg(test)]

@@ -440,4 +440,8 @@ impl TokenKeyProvider for JwksKeyProvider {
     fn current_key(&self, alg: JwtAlgorithm, kid: &str) -> Option<Arc<VerificationKey>> {
         self.inner.keys.load().get(alg, kid)
     }
+
+    fn holds_key(&self, alg: JwtAlgorithm, kid: &str, key: &Arc<VerificationKey>) -> bool {
+        self.inner.keys.load().holds(alg, kid, key)
+    }
 }

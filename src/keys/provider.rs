@@ -29,6 +29,17 @@ pub trait TokenKeyProvider: Send + Sync + 'static {
     /// The key held now for `alg` and `kid`, without any I/O. The verified-token cache uses
     /// it to drop tokens whose signing key has left the key set.
     fn current_key(&self, alg: JwtAlgorithm, kid: &str) -> Option<Arc<VerificationKey>>;
+
+    /// Whether `key` is still the key held for `alg` and `kid`, as [`current_key`] would
+    /// answer it. The verified-token cache asks this on every hit. The default asks
+    /// [`current_key`]; the crate's providers answer without taking a reference to the key,
+    /// so hits on several cores never write to the key's shared count.
+    ///
+    /// [`current_key`]: Self::current_key
+    fn holds_key(&self, alg: JwtAlgorithm, kid: &str, key: &Arc<VerificationKey>) -> bool {
+        self.current_key(alg, kid)
+            .is_some_and(|k| Arc::ptr_eq(&k, key) || *k == **key)
+    }
 }
 
 impl<P: TokenKeyProvider + ?Sized> TokenKeyProvider for Arc<P> {
@@ -42,5 +53,49 @@ impl<P: TokenKeyProvider + ?Sized> TokenKeyProvider for Arc<P> {
 
     fn current_key(&self, alg: JwtAlgorithm, kid: &str) -> Option<Arc<VerificationKey>> {
         (**self).current_key(alg, kid)
+    }
+
+    fn holds_key(&self, alg: JwtAlgorithm, kid: &str, key: &Arc<VerificationKey>) -> bool {
+        (**self).holds_key(alg, kid, key)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    /// A provider that only answers `current_key`, as a user's might.
+    struct One(Option<Arc<VerificationKey>>);
+
+    impl TokenKeyProvider for One {
+        fn key<'a>(
+            &'a self,
+            _alg: JwtAlgorithm,
+            _kid: &'a str,
+        ) -> BoxFuture<'a, Result<Arc<VerificationKey>, ClaimsError>> {
+            Box::pin(async { Err(ClaimsError::new(crate::ClaimsErrorKind::UnknownKey, "none")) })
+        }
+
+        fn current_key(&self, _alg: JwtAlgorithm, _kid: &str) -> Option<Arc<VerificationKey>> {
+            self.0.clone()
+        }
+    }
+
+    fn secret(byte: u8) -> Arc<VerificationKey> {
+        Arc::new(VerificationKey::insecure_hmac_secret(&[byte; 32]).unwrap())
+    }
+
+    #[test]
+    fn the_default_key_check_asks_current_key() {
+        let key = secret(1);
+        let provider = Arc::new(One(Some(Arc::clone(&key))));
+        assert!(provider.holds_key(JwtAlgorithm::HS256, "k", &key));
+        assert!(
+            provider.holds_key(JwtAlgorithm::HS256, "k", &secret(1)),
+            "equal"
+        );
+        assert!(!provider.holds_key(JwtAlgorithm::HS256, "k", &secret(2)));
+        assert!(!One(None).holds_key(JwtAlgorithm::HS256, "k", &key));
     }
 }

@@ -49,14 +49,29 @@ impl KeySet {
     }
 
     pub(crate) fn lookup(&self, alg: JwtAlgorithm, kid: &str) -> Lookup {
+        match self.entry(alg, kid) {
+            Ok(key) => Lookup::Found(Arc::clone(key)),
+            Err(missed) => missed,
+        }
+    }
+
+    /// The key `lookup` finds, by reference; the failed lookup otherwise.
+    fn entry(&self, alg: JwtAlgorithm, kid: &str) -> Result<&Arc<VerificationKey>, Lookup> {
         let Some(keys) = self.by_kid.get(kid) else {
-            return Lookup::Missing;
+            return Err(Lookup::Missing);
         };
         // A later entry for the same kid wins, as in Temporal.
-        match keys.iter().rev().find(|k| k.supports(alg)) {
-            Some(key) => Lookup::Found(Arc::clone(key)),
-            None => Lookup::WrongAlgorithm,
-        }
+        keys.iter()
+            .rev()
+            .find(|k| k.supports(alg))
+            .ok_or(Lookup::WrongAlgorithm)
+    }
+
+    /// Whether `key` is the key `lookup` finds (the same, or an equal one), without taking a
+    /// reference to it.
+    pub(crate) fn holds(&self, alg: JwtAlgorithm, kid: &str, key: &Arc<VerificationKey>) -> bool {
+        self.entry(alg, kid)
+            .is_ok_and(|k| Arc::ptr_eq(k, key) || **k == **key)
     }
 
     pub(crate) fn get(&self, alg: JwtAlgorithm, kid: &str) -> Option<Arc<VerificationKey>> {
@@ -87,5 +102,59 @@ pub(crate) fn quote_kid(kid: &str) -> String {
     match kid.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{:?}...", &kid[..cut]),
         None => format!("{kid:?}"),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    fn secret(byte: u8) -> VerificationKey {
+        VerificationKey::insecure_hmac_secret(&[byte; 32]).unwrap()
+    }
+
+    fn found(set: &KeySet, alg: JwtAlgorithm, kid: &str) -> Arc<VerificationKey> {
+        match set.lookup(alg, kid) {
+            Lookup::Found(key) => key,
+            _ => panic!("no key for {kid}"),
+        }
+    }
+
+    #[test]
+    fn holds_answers_as_lookup_does() {
+        let set = KeySet::new(
+            vec![("a".to_owned(), secret(1)), ("b".to_owned(), secret(2))],
+            None,
+        );
+        let a = found(&set, JwtAlgorithm::HS256, "a");
+        assert!(set.holds(JwtAlgorithm::HS256, "a", &a), "the same key");
+        assert!(
+            set.holds(JwtAlgorithm::HS256, "a", &Arc::new(secret(1))),
+            "an equal key"
+        );
+        assert!(
+            !set.holds(JwtAlgorithm::HS256, "b", &a),
+            "another kid's key"
+        );
+        assert!(
+            !set.holds(JwtAlgorithm::HS256, "c", &a),
+            "a kid not in the set"
+        );
+        assert!(
+            !set.holds(JwtAlgorithm::RS256, "a", &a),
+            "an algorithm the key cannot verify"
+        );
+    }
+
+    #[test]
+    fn holds_sees_the_later_key_of_a_repeated_kid() {
+        let set = KeySet::new(
+            vec![("a".to_owned(), secret(1)), ("a".to_owned(), secret(2))],
+            None,
+        );
+        let later = found(&set, JwtAlgorithm::HS256, "a");
+        assert!(set.holds(JwtAlgorithm::HS256, "a", &later));
+        assert!(!set.holds(JwtAlgorithm::HS256, "a", &Arc::new(secret(1))));
     }
 }

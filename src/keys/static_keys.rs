@@ -111,4 +111,8 @@ impl TokenKeyProvider for StaticKeyProvider {
     fn current_key(&self, alg: JwtAlgorithm, kid: &str) -> Option<Arc<VerificationKey>> {
         self.set.get(alg, kid)
     }
+
+    fn holds_key(&self, alg: JwtAlgorithm, kid: &str, key: &Arc<VerificationKey>) -> bool {
+        self.set.holds(alg, kid, key)
+    }
 }

@@ -353,8 +353,7 @@ impl Inner {
                 .issuers
                 .get(hit.issuer)
                 .keys
-                .current_key(hit.alg, &hit.kid)
-                .is_some_and(|k| Arc::ptr_eq(&k, &hit.key) || *k == *hit.key);
+                .holds_key(hit.alg, &hit.kid, &hit.key);
             if !key_still_there {
                 return Hit::KeyGone;
             }
