@@ -79,12 +79,6 @@ impl CallTarget {
     pub fn request(&self) -> Option<&RequestMessage> {
         self.request.as_ref()
     }
-
-    /// The namespace and the request message, given back (the layer's way of passing them on
-    /// when an authorizer must be awaited).
-    pub(crate) fn into_parts(self) -> (String, Option<RequestMessage>) {
-        (self.namespace, self.request)
-    }
 }
 
 /// The first request message of a call, decompressed, exactly as the handler will decode it.

@@ -158,7 +158,7 @@ const HEADER_LEN: usize = 5;
 ///
 /// Never reads past the first message's last byte's frame, never buffers more than
 /// `limit` + one HTTP/2 frame, and fails closed on anything malformed.
-#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) async fn read_first_message(
     body: &mut tonic::body::Body,
     encoding: Encoding,

@@ -23,6 +23,7 @@ use super::cross_namespace::cross_namespace_targets;
 use super::denial::{Denial, DenialKind};
 use super::forward_body::ForwardBody;
 use super::namespace::scan_string_field;
+use super::observe::LatencyTimer;
 use super::outcome::Outcome;
 use super::status::{generic_denial, permission_denied};
 use super::{Audience, MethodPlan, Shared};
@@ -166,8 +167,13 @@ enum Resume {
     Claims(AuthInfo),
     /// The first message had not all arrived.
     Message(Option<Claims>),
-    /// The authorizer had no answer without waiting, or the call's commands are checked in
-    /// other namespaces too.
+    /// The authorizer had no answer without waiting; its latency timer is running.
+    Authorize {
+        claims: Option<Claims>,
+        target: CallTarget,
+        timer: LatencyTimer,
+    },
+    /// The call's commands are checked in other namespaces too.
     Decision {
         claims: Option<Claims>,
         namespace: String,
@@ -282,7 +288,7 @@ impl<'a> Call<'a> {
         if matches!(self.shared.audience, Audience::Fn(_)) || self.shared.dry_run {
             return Now::Wait(Resume::RequestFirst(credentials));
         }
-        let claims = match self.claims_now(credentials) {
+        let claims = match self.claims_now(credentials, None) {
             Ok(Ok(claims)) => claims,
             Ok(Err(error)) => {
                 return Now::Ended(Ending::MapperFailed {
@@ -310,20 +316,29 @@ impl<'a> Call<'a> {
             Resume::RequestFirst(credentials) => {
                 return self.decide_request_first(credentials, req, read).await;
             }
-            // Only a call with a claim mapper waits for one.
-            Resume::Claims(info) => match &self.shared.claim_mapper {
-                Some(mapper) => match in_span!(self, mapper.get_claims(&info)) {
-                    Ok(claims) => Some(claims),
-                    Err(error) => {
-                        return Ending::MapperFailed {
-                            namespace: String::new(),
-                            error,
-                        };
-                    }
-                },
-                None => None,
+            Resume::Claims(info) => match self.claims_later(&info).await {
+                Ok(claims) => claims,
+                Err(error) => {
+                    return Ending::MapperFailed {
+                        namespace: String::new(),
+                        error,
+                    };
+                }
             },
             Resume::Message(claims) => claims,
+            Resume::Authorize {
+                claims,
+                target,
+                timer,
+            } => {
+                let decision = self.authorize_later(claims.as_ref(), &target, timer).await;
+                return Ending::Decided {
+                    claims,
+                    target,
+                    decision,
+                    earlier: Vec::new(),
+                };
+            }
             Resume::Decision {
                 claims,
                 namespace,
@@ -474,10 +489,11 @@ impl<'a> Call<'a> {
     }
 
     /// The claim mapper's answer when it has one without waiting; otherwise the credentials
-    /// back, with the expected audience filled in, for [`resume`](Self::resume).
+    /// back, with the expected audience filled in, for [`claims_later`](Self::claims_later).
     fn claims_now(
         &self,
         credentials: Result<Option<AuthInfo>, ClaimsError>,
+        request: Option<&RequestMessage>,
     ) -> Result<Result<Option<Claims>, ClaimsError>, AuthInfo> {
         let Some(mapper) = &self.shared.claim_mapper else {
             return Ok(Ok(None));
@@ -487,10 +503,19 @@ impl<'a> Call<'a> {
             Ok(None) => return Ok(Ok(None)),
             Err(error) => return Ok(Err(error)),
         };
-        info.audience = self.audience(&info, None);
+        info.audience = self.audience(&info, request);
         match self.in_scope(|| mapper.get_claims_now(&info)) {
             Some(answer) => Ok(answer.map(Some)),
             None => Err(info),
+        }
+    }
+
+    /// The claim mapper's awaited answer, for credentials it had no answer for at once.
+    async fn claims_later(&self, info: &AuthInfo) -> Result<Option<Claims>, ClaimsError> {
+        match &self.shared.claim_mapper {
+            Some(mapper) => in_span!(self, mapper.get_claims(info)).map(Some),
+            // Only a call with a claim mapper waits for one.
+            None => Ok(None),
         }
     }
 
@@ -500,14 +525,10 @@ impl<'a> Call<'a> {
         credentials: Result<Option<AuthInfo>, ClaimsError>,
         request: Option<&RequestMessage>,
     ) -> Result<Option<Claims>, ClaimsError> {
-        let (Some(mapper), Some(mut info)) = (&self.shared.claim_mapper, credentials?) else {
-            return Ok(None);
-        };
-        info.audience = self.audience(&info, request);
-        if let Some(answer) = self.in_scope(|| mapper.get_claims_now(&info)) {
-            return answer.map(Some);
+        match self.claims_now(credentials, request) {
+            Ok(answer) => answer,
+            Err(info) => self.claims_later(&info).await,
         }
-        in_span!(self, mapper.get_claims(&info)).map(Some)
     }
 
     /// The expected audience for this call. As Temporal: on streams it is asked for only when
@@ -548,26 +569,18 @@ impl<'a> Call<'a> {
             });
         }
         let target = self.target(namespace, request);
-        let timer = self.shared.meters.latency_timer(target.namespace());
-        let authorizer = &self.shared.authorizer;
-        match self.in_scope(|| authorizer.authorize_now(claims.as_ref(), &target)) {
-            Some(decision) => {
-                timer.stop();
-                Now::Ended(Ending::Decided {
-                    claims,
-                    target,
-                    decision,
-                    earlier: Vec::new(),
-                })
-            }
-            None => {
-                let (namespace, request) = target.into_parts();
-                Now::Wait(Resume::Decision {
-                    claims,
-                    namespace,
-                    request,
-                })
-            }
+        match self.authorize_now(claims.as_ref(), &target) {
+            Ok(decision) => Now::Ended(Ending::Decided {
+                claims,
+                target,
+                decision,
+                earlier: Vec::new(),
+            }),
+            Err(timer) => Now::Wait(Resume::Authorize {
+                claims,
+                target,
+                timer,
+            }),
         }
     }
 
@@ -619,13 +632,38 @@ impl<'a> Call<'a> {
         claims: Option<&Claims>,
         target: &CallTarget,
     ) -> Result<Decision, Status> {
+        match self.authorize_now(claims, target) {
+            Ok(decision) => decision,
+            Err(timer) => self.authorize_later(claims, target, timer).await,
+        }
+    }
+
+    /// The authorizer's answer when it has one without waiting; otherwise its running latency
+    /// timer, for [`authorize_later`](Self::authorize_later).
+    fn authorize_now(
+        &self,
+        claims: Option<&Claims>,
+        target: &CallTarget,
+    ) -> Result<Result<Decision, Status>, LatencyTimer> {
         let timer = self.shared.meters.latency_timer(target.namespace());
         let authorizer = &self.shared.authorizer;
-        let now = self.in_scope(|| authorizer.authorize_now(claims, target));
-        let decision = match now {
-            Some(decision) => decision,
-            None => in_span!(self, authorizer.authorize(claims, target)),
-        };
+        match self.in_scope(|| authorizer.authorize_now(claims, target)) {
+            Some(decision) => {
+                timer.stop();
+                Ok(decision)
+            }
+            None => Err(timer),
+        }
+    }
+
+    /// The authorizer's awaited answer, for a call it had no answer for at once.
+    async fn authorize_later(
+        &self,
+        claims: Option<&Claims>,
+        target: &CallTarget,
+        timer: LatencyTimer,
+    ) -> Result<Decision, Status> {
+        let decision = in_span!(self, self.shared.authorizer.authorize(claims, target));
         timer.stop();
         decision
     }
