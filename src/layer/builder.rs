@@ -264,9 +264,14 @@ impl AuthzLayerBuilder {
         Ok(self.finish(plans))
     }
 
-    fn finish(self, plans: Plans) -> AuthzLayer {
+    fn finish(self, mut plans: Plans) -> AuthzLayer {
         if self.dry_run {
             tracing::warn!("authorization runs in dry-run mode: denials are logged, not enforced");
+        }
+        let mut apis = Vec::with_capacity(plans.len());
+        for plan in plans.values_mut() {
+            plan.meter = apis.len();
+            apis.push(Arc::clone(&plan.api));
         }
         AuthzLayer::from_shared(Shared {
             claim_mapper: self.claim_mapper,
@@ -280,10 +285,7 @@ impl AuthzLayerBuilder {
             dry_run: self.dry_run,
             cross_namespace_commands: self.cross_namespace_commands,
             namespace_fn: self.namespace_fn,
-            meters: Meters::new(
-                self.known_namespaces,
-                plans.values().map(|p| Arc::clone(&p.api)),
-            ),
+            meters: Meters::new(self.known_namespaces, apis),
             plans,
             denials: self.denials,
             audit: self.audit,
@@ -342,6 +344,7 @@ fn plan(
         request_stream,
         descriptor,
         refused: false,
+        meter: 0,
     }
 }
 

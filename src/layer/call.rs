@@ -705,12 +705,12 @@ impl<'a> Call<'a> {
             for namespace in earlier {
                 self.shared
                     .meters
-                    .record(&self.api, namespace, Outcome::Allowed);
+                    .record(self.meter(), namespace, Outcome::Allowed);
             }
         }
         self.shared
             .meters
-            .record(&self.api, ending.namespace(), outcome);
+            .record(self.meter(), ending.namespace(), outcome);
         self.span.in_scope(|| ending.log());
         self.audit(&ending, outcome);
         // What a refusal is matters only to a style or hook that reshapes the answer.
@@ -728,6 +728,11 @@ impl<'a> Call<'a> {
             }
             (next, _) => next,
         }
+    }
+
+    /// Where the method's metric keys are: `None` for a method no table knows.
+    fn meter(&self) -> Option<usize> {
+        self.plan.map(|p| p.meter)
     }
 
     /// `step` run inside the call's span, so its events carry the call's fields; when nothing

@@ -101,6 +101,9 @@ pub(crate) struct MethodPlan {
     pub(crate) descriptor: Option<MessageDescriptor>,
     /// The namespace field cannot be read as the handler will: every call is refused.
     pub(crate) refused: bool,
+    /// Where this method's metric keys are in [`Meters`], so a call finds them without
+    /// hashing its path a second time.
+    pub(crate) meter: usize,
 }
 
 /// Everything the layer shares across calls, settled once when the layer is built.

@@ -131,18 +131,21 @@ impl NamespaceKeys {
 #[derive(Debug)]
 pub(crate) struct Meters {
     decisions: [Key; 6],
-    /// By API path, looked up on every call (fast hasher: the keys are the tables' paths).
-    apis: HashMap<Arc<str>, [Key; 6], foldhash::fast::RandomState>,
+    /// By known method, at the position its plan names ([`MethodPlan::meter`]).
+    ///
+    /// [`MethodPlan::meter`]: super::MethodPlan::meter
+    apis: Vec<[Key; 6]>,
     unknown_api: [Key; 6],
     known: HashMap<String, NamespaceKeys, foldhash::fast::RandomState>,
     unknown: NamespaceKeys,
 }
 
 impl Meters {
-    /// Keys for the declared namespaces and the known methods (`apis`).
+    /// Keys for the declared namespaces and the known methods (`apis`, each at the position
+    /// its plan's `meter` names).
     pub(crate) fn new(
         known_namespaces: impl IntoIterator<Item = String>,
-        apis: impl IntoIterator<Item = Arc<str>>,
+        apis: Vec<Arc<str>>,
     ) -> Meters {
         describe();
         let api_keys = |api: &str| {
@@ -157,13 +160,7 @@ impl Meters {
             })
         };
         let meters = Meters {
-            apis: apis
-                .into_iter()
-                .map(|api| {
-                    let keys = api_keys(&api);
-                    (api, keys)
-                })
-                .collect(),
+            apis: apis.iter().map(|api| api_keys(api)).collect(),
             unknown_api: api_keys(UNKNOWN_API),
             decisions: Outcome::ALL.map(|o| {
                 Key::from_parts(
@@ -224,32 +221,35 @@ impl Meters {
         }
     }
 
-    /// Records the counters of one call.
-    pub(crate) fn record(&self, api: &str, namespace: &str, outcome: Outcome) {
+    /// Records the counters of one call: `api` is the method's position (its plan's
+    /// `meter`), `None` for a method no table knows. The namespace's keys are looked up only
+    /// for the outcomes counted by namespace, so an allowed call does not.
+    pub(crate) fn record(&self, api: Option<usize>, namespace: &str, outcome: Outcome) {
         metrics::with_recorder(|recorder| {
             recorder
                 .register_counter(&self.decisions[outcome.index()], &METADATA)
                 .increment(1);
-            let api_keys = self.apis.get(api).unwrap_or(&self.unknown_api);
+            let api_keys = api
+                .and_then(|i| self.apis.get(i))
+                .unwrap_or(&self.unknown_api);
             recorder
                 .register_counter(&api_keys[outcome.index()], &METADATA)
                 .increment(1);
-            let keys = self.namespace(namespace);
             match outcome {
                 Outcome::Denied => {
                     recorder
-                        .register_counter(&keys.unauthorized, &METADATA)
+                        .register_counter(&self.namespace(namespace).unauthorized, &METADATA)
                         .increment(1);
                 }
                 // Apart from the real denials, so a dry run never trips their alerts.
                 Outcome::DryRunDenied => {
                     recorder
-                        .register_counter(&keys.dry_run_denied, &METADATA)
+                        .register_counter(&self.namespace(namespace).dry_run_denied, &METADATA)
                         .increment(1);
                 }
                 Outcome::AuthorizerFailed => {
                     recorder
-                        .register_counter(&keys.authorize_failed, &METADATA)
+                        .register_counter(&self.namespace(namespace).authorize_failed, &METADATA)
                         .increment(1);
                 }
                 Outcome::MapperFailed(kind) => {
