@@ -20,8 +20,12 @@
 #              RATE (calls/s offered, per encoding: "identity=N gzip=M"; unset = as fast
 #              as possible; set it below what the slower arm sustains so both arms do the same
 #              work per second), FRONTEND (the frontend binary to measure; default the one built here, e.g. an
-#              older build to compare releases), SKIP_BUILD (unset).
-# Prints each run, then per configuration the medians and the median ratios (layer / none).
+#              older build to compare releases), SKIP_BUILD (unset),
+#              CONTROL_NS (unset; N adds a third arm, the bare server spending N ns of CPU
+#              busy in every call: the control for what the layer's added CPU alone does to
+#              throughput and latency at this load, whatever spends it).
+# Prints each run, then per configuration the medians and the median ratios (layer / none, and
+# with CONTROL_NS control / none and layer / control).
 set -euo pipefail
 
 rounds=${1:-3}
@@ -64,11 +68,11 @@ server_args() { # transport variant
         args+=(--tls-cert "$work/server.pem" --tls-key "$work/server.key"
             --tls-client-ca "$work/ca.pem" --require-client-auth)
     fi
-    if [ "$2" = layer ]; then
-        args+=(--jwks-uri "file://$work/jwks.json")
-    else
-        args+=(--no-authz)
-    fi
+    case "$2" in
+        layer) args+=(--jwks-uri "file://$work/jwks.json") ;;
+        control) args+=(--no-authz --bench-busy-ns "$CONTROL_NS") ;;
+        *) args+=(--no-authz) ;;
+    esac
     echo "${args[@]}"
 }
 
@@ -112,12 +116,15 @@ load() { # transport encoding
         --duration "$duration" --warmup "$warmup" --server-pid "$server_pid" --json
 }
 
+variants="layer none"
+if [ -n "${CONTROL_NS:-}" ]; then variants="layer none control"; fi
+
 results=$work/results
 : > "$results"
 for round in $(seq 1 "$rounds"); do
     for transport in $transports; do
         for encoding in $encodings; do
-            for variant in layer none; do
+            for variant in $variants; do
                 start_server "$transport" "$variant"
                 line=$(load "$transport" "$encoding")
                 stop_server
@@ -128,26 +135,31 @@ for round in $(seq 1 "$rounds"); do
     done
 done
 
-python3 - "$results" <<'PY'
+python3 - "$results" "$rounds" <<'PY'
 import json, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
     config, variant, data = line.split(" ", 2)
-    runs.setdefault(config, {"layer": [], "none": []})[variant].append(json.loads(data))
+    runs.setdefault(config, {}).setdefault(variant, []).append(json.loads(data))
 print()
-print("| configuration | calls/s layer / none | ratio | server CPU µs/call layer / none | ratio | p50 ratio | p99 ratio |")
-print("|---|---|---|---|---|---|---|")
+print("| configuration | arms | calls/s | ratio | server CPU µs/call | ratio | p50 ratio | p90 ratio | p99 ratio |")
+print("|---|---|---|---|---|---|---|---|---|")
 for config, r in runs.items():
     for variant, rs in r.items():
         bad = [x["codes"] for x in rs if set(x["codes"]) != {"Ok"}]
         if bad:
             sys.exit(f"{config} {variant}: calls did not all succeed: {bad}")
-    pairs = list(zip(r["layer"], r["none"]))
-    ratio = lambda k: statistics.median(a[k] / b[k] for a, b in pairs)
     med = lambda v, k: statistics.median(x[k] for x in r[v])
-    print(f"| {config} | {med('layer', 'calls_per_sec'):.0f} / {med('none', 'calls_per_sec'):.0f} "
-          f"| {ratio('calls_per_sec'):.3f} "
-          f"| {med('layer', 'server_cpu_us_per_call'):.2f} / {med('none', 'server_cpu_us_per_call'):.2f} "
-          f"| {ratio('server_cpu_us_per_call'):.3f} | {ratio('p50_us'):.3f} | {ratio('p99_us'):.3f} |")
-print(f"\n(medians of {len(pairs)} alternating rounds; ratios are medians of the per-round ratios)")
+    for a, b in [("layer", "none"), ("control", "none"), ("layer", "control")]:
+        if a not in r or b not in r:
+            continue
+        pairs = list(zip(r[a], r[b]))
+        ratio = lambda k: statistics.median(x[k] / y[k] for x, y in pairs)
+        print(f"| {config} | {a} / {b} "
+              f"| {med(a, 'calls_per_sec'):.0f} / {med(b, 'calls_per_sec'):.0f} "
+              f"| {ratio('calls_per_sec'):.3f} "
+              f"| {med(a, 'server_cpu_us_per_call'):.2f} / {med(b, 'server_cpu_us_per_call'):.2f} "
+              f"| {ratio('server_cpu_us_per_call'):.3f} | {ratio('p50_us'):.3f} "
+              f"| {ratio('p90_us'):.3f} | {ratio('p99_us'):.3f} |")
+print(f"\n(medians of {sys.argv[2]} alternating rounds; ratios are medians of the per-round ratios)")
 PY

@@ -45,6 +45,10 @@ pub struct BackendConfig {
     pub poll_wait: Duration,
     /// Page size used when a list request asks for 0. Default 1000.
     pub default_page_size: usize,
+    /// CPU time every call spends busy before it is answered, for benchmarks only: a bare
+    /// server doing this much more work per call is the control that shows what the same
+    /// added cost does to throughput and latency, whatever spends it. Default zero.
+    pub busy_per_call: Duration,
 }
 
 impl Default for BackendConfig {
@@ -54,6 +58,7 @@ impl Default for BackendConfig {
             cluster_name: "active".to_owned(),
             poll_wait: Duration::from_secs(2),
             default_page_size: 1000,
+            busy_per_call: Duration::ZERO,
         }
     }
 }
@@ -198,6 +203,7 @@ impl Backend {
     }
 
     fn record_call(&self, method: &'static str) {
+        busy(self.inner.config.busy_per_call);
         self.inner.calls.fetch_add(1, Ordering::SeqCst);
         *lock(&self.inner.calls_by_method).entry(method).or_default() += 1;
     }
@@ -218,6 +224,18 @@ impl Backend {
 
     fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.inner.state)
+    }
+}
+
+/// Spins for `work` (nothing when zero): CPU time spent, not a sleep, so a benchmark control
+/// costs what real work would.
+fn busy(work: Duration) {
+    if work.is_zero() {
+        return;
+    }
+    let start = std::time::Instant::now();
+    while start.elapsed() < work {
+        std::hint::spin_loop();
     }
 }
 

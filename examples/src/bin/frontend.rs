@@ -119,6 +119,10 @@ struct ServeArgs {
     /// Serve Prometheus metrics (every authorization decision) on this address, at `/metrics`.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
+    /// Benchmarks only: nanoseconds of CPU every call spends busy in the handler, so a bare
+    /// server can be given the layer's added cost as a control (`examples/bench/compare.sh`).
+    #[arg(long, value_name = "NS", hide = true)]
+    bench_busy_ns: Option<u64>,
     /// A namespace to register at start (repeatable); `default` always exists.
     #[arg(long = "namespace", value_name = "NAME")]
     namespaces: Vec<String>,
@@ -557,6 +561,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     }
     let namespaces = args.all_namespaces();
     let mut config = BackendConfig::default();
+    config.busy_per_call = Duration::from_nanos(args.bench_busy_ns.unwrap_or(0));
     for namespace in namespaces.iter().filter(|n| *n != "default") {
         config = config.with_namespace(namespace.clone());
     }
