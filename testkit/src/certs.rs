@@ -169,6 +169,7 @@ impl CaBuilder {
     ///
     /// rcgen cannot make the key or the certificate.
     pub fn build(self) -> Result<Ca, Error> {
+        crate::crypto::install_defaults();
         let key = KeyPair::generate()?;
         let cert = self.params.self_signed(&key)?;
         Ok(Ca {

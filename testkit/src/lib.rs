@@ -5,6 +5,8 @@
 //!   answer can be changed while it runs and which counts the requests it gets.
 //! - [`certs`]: certificate authorities and leaf certificates made with rcgen, with any
 //!   subject, subject alternative names and validity.
+//! - [`crypto`]: the process-wide crypto providers, installed when the first key or
+//!   certificate is made, so a build with two providers compiled in still runs its tests.
 //! - [`jwt`]: signing keys made at run time (RSA, EC, Ed25519), their public JWKs, and tokens
 //!   signed with jsonwebtoken, either well-formed or assembled by hand however malformed.
 //!
@@ -31,6 +33,7 @@
 //! ```
 
 pub mod certs;
+pub mod crypto;
 mod error;
 pub mod jwks_server;
 pub mod jwt;

@@ -83,6 +83,7 @@ impl TestKey {
     }
 
     fn from_pair(pair: &KeyPair, alg: Algorithm) -> Result<TestKey, Error> {
+        crate::crypto::install_defaults();
         let private_pem = pair.serialize_pem();
         let encoding = match alg {
             Algorithm::RS256 | Algorithm::RS384 | Algorithm::PS256 => {
