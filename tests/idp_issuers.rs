@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tonic_authz::{
     AuthInfo, ClaimMapper, Claims, ClaimsError, ClaimsErrorKind, DiscoveryKeyProvider,
-    JwtClaimMapper, Role, StaticKeyProvider, TrustedIssuer,
+    JwtClaimMapper, Role, StaticKeyProvider, TokenKeyProvider, TrustedIssuer,
 };
 
 async fn map(mapper: &JwtClaimMapper, token: &str) -> Result<Claims, ClaimsError> {
@@ -115,16 +115,22 @@ async fn refreshed_metadata_moves_to_a_new_key_set() {
                 .expect("issuer"),
         )
         .build();
+    let by_old = old.sign("a", &payload(&server.issuer(), json!({})));
+    assert!(map(&mapper, &by_old).await.is_ok());
+    assert!(map(&mapper, &by_old).await.is_ok(), "from the cache");
+    assert_eq!(mapper.verifications(), 1);
+    let version = keys.keys_version();
     server.set_metadata(Some(
         json!({"issuer": server.issuer(), "jwks_uri": elsewhere.jwks_uri()}).to_string(),
     ));
     keys.refresh().await.expect("refresh");
     assert_eq!(keys.jwks_uri(), Some(elsewhere.jwks_uri()));
+    assert_ne!(keys.keys_version(), version, "another key set");
     let token = new.sign("b", &payload(&server.issuer(), json!({})));
     assert!(map(&mapper, &token).await.is_ok());
-    let token = old.sign("a", &payload(&server.issuer(), json!({})));
+    // The cached token's key is not in the key set followed now.
     assert_eq!(
-        kind(map(&mapper, &token).await).0,
+        kind(map(&mapper, &by_old).await).0,
         ClaimsErrorKind::UnknownKey
     );
 }

@@ -13,7 +13,7 @@ use jwt_keys::{NOW, jwks, rsa, rsa2, temporal_payload};
 use serde_json::json;
 use tonic_authz::{
     AuthInfo, ClaimMapper, Claims, ClaimsError, ClaimsErrorKind, JwksKeyProvider, JwtClaimMapper,
-    JwtClaimMapperBuilder, Role, StaticKeyProvider, VerificationKey,
+    JwtClaimMapperBuilder, Role, StaticKeyProvider, TokenKeyProvider, VerificationKey,
 };
 
 async fn map(mapper: &JwtClaimMapper, token: &str, audience: &str) -> Result<Claims, ClaimsError> {
@@ -136,9 +136,17 @@ async fn a_key_removed_from_the_jwks_invalidates_the_tokens_it_signed() {
     map(&mapper, &by_r1, "").await.expect("r1 cached");
     assert_eq!(mapper.verifications(), 2);
 
+    // A refresh that finds the same keys keeps the version hits compare against.
+    let version = keys.keys_version().expect("a JWKS provider counts versions");
+    assert_eq!(keys.refresh().await.expect("refresh"), 2);
+    assert_eq!(keys.keys_version(), Some(version));
+    map(&mapper, &by_r1, "").await.expect("r1 still cached");
+    assert_eq!(mapper.verifications(), 2);
+
     // r1 leaves the key set; r2 stays (same material, so its cached tokens stay valid).
     server.set_reply(Reply::json(jwks(&[rsa2().jwk_with_kid("r2")])));
     assert_eq!(keys.refresh().await.expect("refresh"), 1);
+    assert_ne!(keys.keys_version(), Some(version), "the keys changed");
     let err = map(&mapper, &by_r1, "").await.expect_err("key gone");
     assert_eq!(
         (err.kind(), err.message()),

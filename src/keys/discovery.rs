@@ -134,6 +134,7 @@ impl DiscoveryKeyProviderBuilder {
             current: ArcSwapOption::empty(),
             flight: Mutex::new(None),
             attempts: AtomicU64::new(0),
+            version: Arc::default(),
             completed,
         });
         {
@@ -243,6 +244,9 @@ struct Inner {
     /// Held while metadata is read; holds when a token last caused a read.
     flight: Mutex<Option<Instant>>,
     attempts: AtomicU64,
+    /// Bumped when the key set followed changes, and by that key set's own provider when its
+    /// keys change (see [`TokenKeyProvider::keys_version`]).
+    version: Arc<AtomicU64>,
     completed: watch::Sender<u64>,
 }
 
@@ -377,11 +381,13 @@ impl Inner {
             .timeout(s.http.timeout)
             .max_document_size(s.max_bytes)
             .http_client(self.client.clone())
+            .version_counter(Arc::clone(&self.version))
             .build()
             .await?;
         tracing::info!(issuer = %self.issuer, jwks_uri = %jwks_uri, keys = keys.keys_loaded(), "OpenID provider metadata loaded");
         self.current
             .store(Some(Arc::new(Current { jwks_uri, keys })));
+        self.version.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
@@ -467,6 +473,10 @@ impl TokenKeyProvider for DiscoveryKeyProvider {
             .load()
             .as_ref()
             .is_some_and(|c| c.keys.holds_key(alg, kid, key))
+    }
+
+    fn keys_version(&self) -> Option<u64> {
+        Some(self.inner.version.load(Ordering::Acquire))
     }
 }
 

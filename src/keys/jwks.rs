@@ -69,6 +69,9 @@ pub struct JwksKeyProviderBuilder {
     kid_miss_cooldown: Duration,
     http: HttpSettings,
     max_bytes: usize,
+    /// The counter bumped when the keys change; a provider that follows other providers'
+    /// keys (discovery) shares its own. `None`: one of the provider's own.
+    version: Option<Arc<AtomicU64>>,
 }
 
 impl JwksKeyProviderBuilder {
@@ -137,6 +140,12 @@ impl JwksKeyProviderBuilder {
         self
     }
 
+    /// Bumps `version` whenever the keys change, instead of a counter of the provider's own.
+    pub(crate) fn version_counter(mut self, version: Arc<AtomicU64>) -> Self {
+        self.version = Some(version);
+        self
+    }
+
     /// Validates the configuration, fetches every source once (awaiting at most the
     /// configured timeouts) and starts the background refresh.
     ///
@@ -171,6 +180,7 @@ impl JwksKeyProviderBuilder {
             flight: Mutex::new(FlightState::default()),
             fetches: AtomicU64::new(0),
             kid_miss_refetches: AtomicU64::new(0),
+            version: self.version.unwrap_or_default(),
             completed,
         });
         #[cfg(feature = "metrics")]
@@ -242,6 +252,9 @@ struct Inner {
     /// Completed passes, successful or not.
     fetches: AtomicU64,
     kid_miss_refetches: AtomicU64,
+    /// Bumped after each swap that changes the keys (see [`TokenKeyProvider::keys_version`]);
+    /// a refresh that finds the same keys leaves it, so cached tokens stay cheap to check.
+    version: Arc<AtomicU64>,
     completed: watch::Sender<u64>,
 }
 
@@ -259,6 +272,7 @@ impl JwksKeyProvider {
             kid_miss_cooldown: DEFAULT_KID_MISS_COOLDOWN,
             http: HttpSettings::new(DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
             max_bytes: DEFAULT_MAX_BYTES,
+            version: None,
         }
     }
 
@@ -323,7 +337,13 @@ impl Inner {
                 let previous = self.keys.load();
                 let set = KeySet::new(entries.clone(), Some(&previous));
                 let count = set.len();
+                let changed = !set.same_keys(&previous);
                 self.keys.store(Arc::new(set));
+                if changed {
+                    // After the swap: a cached token stamped with the old number is then
+                    // checked against the new keys.
+                    self.version.fetch_add(1, Ordering::AcqRel);
+                }
                 self.loaded.store(true, Ordering::Release);
                 #[cfg(feature = "metrics")]
                 metrics::gauge!(KEYS_LOADED).set(count as f64);
@@ -443,5 +463,9 @@ impl TokenKeyProvider for JwksKeyProvider {
 
     fn holds_key(&self, alg: JwtAlgorithm, kid: &str, key: &Arc<VerificationKey>) -> bool {
         self.inner.keys.load().holds(alg, kid, key)
+    }
+
+    fn keys_version(&self) -> Option<u64> {
+        Some(self.inner.version.load(Ordering::Acquire))
     }
 }

@@ -40,6 +40,21 @@ pub trait TokenKeyProvider: Send + Sync + 'static {
         self.current_key(alg, kid)
             .is_some_and(|k| Arc::ptr_eq(&k, key) || *k == **key)
     }
+
+    /// A number that changes whenever the keys behind [`holds_key`] change, or `None` when
+    /// the provider cannot tell. The verified-token cache notes it when a token's key is
+    /// found held, and on later hits skips [`holds_key`] while the number is the same, so a
+    /// hit costs one atomic load instead of a key lookup.
+    ///
+    /// A provider that answers `Some` must answer a different number after any change that
+    /// could turn a `holds_key` answer from `true` to `false`, and must change the number
+    /// only once `holds_key` sees the new keys. Defaults to `None`: every hit asks
+    /// `holds_key`.
+    ///
+    /// [`holds_key`]: Self::holds_key
+    fn keys_version(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl<P: TokenKeyProvider + ?Sized> TokenKeyProvider for Arc<P> {
@@ -57,6 +72,10 @@ impl<P: TokenKeyProvider + ?Sized> TokenKeyProvider for Arc<P> {
 
     fn holds_key(&self, alg: JwtAlgorithm, kid: &str, key: &Arc<VerificationKey>) -> bool {
         (**self).holds_key(alg, kid, key)
+    }
+
+    fn keys_version(&self) -> Option<u64> {
+        (**self).keys_version()
     }
 }
 

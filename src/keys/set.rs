@@ -44,6 +44,19 @@ impl KeySet {
         set
     }
 
+    /// Whether `self` holds exactly `other`'s keys (the same `Arc`s, as [`new`](Self::new)
+    /// keeps them for unchanged keys) under the same key ids, in the same order.
+    pub(crate) fn same_keys(&self, other: &KeySet) -> bool {
+        self.len == other.len
+            && self.by_kid.len() == other.by_kid.len()
+            && self.by_kid.iter().all(|(kid, keys)| {
+                other.by_kid.get(kid).is_some_and(|theirs| {
+                    keys.len() == theirs.len()
+                        && keys.iter().zip(theirs).all(|(a, b)| Arc::ptr_eq(a, b))
+                })
+            })
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -119,6 +132,29 @@ mod tests {
             Lookup::Found(key) => key,
             _ => panic!("no key for {kid}"),
         }
+    }
+
+    #[test]
+    fn same_keys_tells_an_unchanged_refresh_from_a_changed_one() {
+        let entries = || vec![("a".to_owned(), secret(1)), ("b".to_owned(), secret(2))];
+        let first = KeySet::new(entries(), None);
+        assert!(KeySet::new(entries(), Some(&first)).same_keys(&first));
+        assert!(
+            !KeySet::new(entries(), None).same_keys(&first),
+            "equal keys not carried over from the previous set"
+        );
+        let removed = KeySet::new(vec![("a".to_owned(), secret(1))], Some(&first));
+        assert!(!removed.same_keys(&first) && !first.same_keys(&removed));
+        let replaced = KeySet::new(
+            vec![("a".to_owned(), secret(1)), ("b".to_owned(), secret(3))],
+            Some(&first),
+        );
+        assert!(!replaced.same_keys(&first));
+        let moved = KeySet::new(
+            vec![("a".to_owned(), secret(1)), ("c".to_owned(), secret(2))],
+            Some(&first),
+        );
+        assert!(!moved.same_keys(&first), "a key under another kid");
     }
 
     #[test]

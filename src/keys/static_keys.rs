@@ -115,4 +115,9 @@ impl TokenKeyProvider for StaticKeyProvider {
     fn holds_key(&self, alg: JwtAlgorithm, kid: &str, key: &Arc<VerificationKey>) -> bool {
         self.set.holds(alg, kid, key)
     }
+
+    // The keys are fixed once the provider is built (its setters take it by value).
+    fn keys_version(&self) -> Option<u64> {
+        Some(0)
+    }
 }

@@ -19,6 +19,7 @@
 //! Lookups are counted in `tonic_authz_token_cache_requests_total{result="hit"|"miss"}`.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -26,7 +27,7 @@ use hashbrown::HashTable;
 
 use crate::Claims;
 use crate::claim_mapper::jwt::checks::Audience;
-use crate::keys::{JwtAlgorithm, VerificationKey};
+use crate::keys::{JwtAlgorithm, TokenKeyProvider, VerificationKey};
 
 #[cfg(feature = "metrics")]
 const REQUESTS: &str = "tonic_authz_token_cache_requests_total";
@@ -53,6 +54,9 @@ static METADATA: metrics::Metadata<'static> =
 /// Entries per shard the shard count aims for: small enough that copying a shard's table on
 /// a write costs a few microseconds.
 const ENTRIES_PER_SHARD: u64 = 64;
+/// How many bytes at the end of a token its hash covers: 192 bits of its signature in
+/// base64url.
+const HASHED_TAIL: usize = 32;
 /// The most shards, so a very large capacity does not mean a very large empty cache.
 const MAX_SHARDS: u64 = 4096;
 
@@ -71,9 +75,33 @@ pub(crate) struct VerifiedToken {
     /// age after verification. (A token past its `exp` is still found, so the mapper refuses
     /// it from the entry, as cheaply as it accepts a good one.)
     pub(crate) deadline: i64,
+    /// The issuer's [`keys_version`](TokenKeyProvider::keys_version) when the signing key
+    /// was last found held; [`UNCHECKED`] before that.
+    pub(crate) keys_version: AtomicU64,
 }
 
+/// No key-set version noted yet. Providers count their versions up from zero, so they never
+/// reach it.
+pub(crate) const UNCHECKED: u64 = u64::MAX;
+
 impl VerifiedToken {
+    /// Whether the signing key is still in `keys`. While the provider's key-set version is
+    /// the one noted when the key was last found, nothing can have removed it, so only the
+    /// version is read; otherwise the key is looked up, and the version it was found under
+    /// noted. The version is read before the lookup: a key set swapped in between has
+    /// already moved the version on, so the noted one can only be older than the keys seen.
+    pub(crate) fn key_still_held(&self, keys: &dyn TokenKeyProvider) -> bool {
+        let version = keys.keys_version();
+        if version.is_some_and(|v| v == self.keys_version.load(Ordering::Relaxed)) {
+            return true;
+        }
+        let held = keys.holds_key(self.alg, &self.kid, &self.key);
+        if let (true, Some(v)) = (held, version) {
+            self.keys_version.store(v, Ordering::Relaxed);
+        }
+        held
+    }
+
     /// Whether the entry is still worth keeping at `now`: within its maximum age and not past
     /// its `exp`.
     fn live(&self, now: i64) -> bool {
@@ -146,8 +174,14 @@ impl TokenCache {
         }
     }
 
+    /// The token's hash and shard. Only the token's length and last [`HASHED_TAIL`] bytes
+    /// are hashed: a compact JWT ends in its signature, so two cached tokens differ there as
+    /// surely as anywhere, and a hit compares the whole token anyway. Entries are only ever
+    /// verified tokens, so a caller cannot fill a bucket by making up tokens that share a
+    /// tail; such tokens can only miss.
     fn locate(&self, token: &str) -> (u64, usize) {
-        let hash = self.hasher.hash_one(token);
+        let tail = &token.as_bytes()[token.len().saturating_sub(HASHED_TAIL)..];
+        let hash = self.hasher.hash_one((token.len(), tail));
         // The table uses the low bits of the hash; the shard comes from the high ones.
         let shard = usize::try_from(hash >> 32).unwrap_or(0) & (self.shards.len() - 1);
         (hash, shard)
@@ -270,6 +304,7 @@ mod tests {
             key,
             issuer: 0,
             deadline,
+            keys_version: AtomicU64::new(UNCHECKED),
         })
     }
 
@@ -309,6 +344,74 @@ mod tests {
         assert!(cache.entry_count() >= 900, "{}", cache.entry_count());
         cache.purge(20_000);
         assert_eq!(cache.entry_count(), 0);
+    }
+
+    /// A provider whose answer and version the test sets, counting the lookups it answers.
+    #[derive(Default)]
+    struct Keys {
+        held: std::sync::atomic::AtomicBool,
+        version: Option<AtomicU64>,
+        lookups: AtomicU64,
+    }
+
+    impl TokenKeyProvider for Keys {
+        fn key<'a>(
+            &'a self,
+            _alg: JwtAlgorithm,
+            _kid: &'a str,
+        ) -> crate::BoxFuture<'a, Result<Arc<VerificationKey>, crate::ClaimsError>> {
+            Box::pin(std::future::ready(Err(crate::ClaimsError::new(
+                crate::ClaimsErrorKind::UnknownKey,
+                "none",
+            ))))
+        }
+
+        fn current_key(&self, _alg: JwtAlgorithm, _kid: &str) -> Option<Arc<VerificationKey>> {
+            None
+        }
+
+        fn holds_key(&self, _: JwtAlgorithm, _: &str, _: &Arc<VerificationKey>) -> bool {
+            self.lookups.fetch_add(1, Ordering::Relaxed);
+            self.held.load(Ordering::Relaxed)
+        }
+
+        fn keys_version(&self) -> Option<u64> {
+            self.version.as_ref().map(|v| v.load(Ordering::Relaxed))
+        }
+    }
+
+    #[test]
+    fn a_key_found_held_is_looked_up_again_only_after_the_keys_change() {
+        let token = verified(100);
+        let keys = Keys {
+            version: Some(AtomicU64::new(7)),
+            ..Keys::default()
+        };
+        assert!(!token.key_still_held(&keys), "not held");
+        keys.held.store(true, Ordering::Relaxed);
+        assert!(token.key_still_held(&keys));
+        assert!(token.key_still_held(&keys));
+        assert_eq!(keys.lookups.load(Ordering::Relaxed), 2, "the second hit skipped it");
+
+        // The key leaves the set, and the version moves on: the next hit looks it up.
+        keys.held.store(false, Ordering::Relaxed);
+        if let Some(v) = &keys.version {
+            v.store(8, Ordering::Relaxed);
+        }
+        assert!(!token.key_still_held(&keys));
+        assert!(!token.key_still_held(&keys), "a gone key is never noted");
+        assert_eq!(keys.lookups.load(Ordering::Relaxed), 4);
+    }
+
+    #[test]
+    fn a_provider_without_versions_is_asked_on_every_hit() {
+        let token = verified(100);
+        let keys = Keys::default();
+        keys.held.store(true, Ordering::Relaxed);
+        for _ in 0..3 {
+            assert!(token.key_still_held(&keys));
+        }
+        assert_eq!(keys.lookups.load(Ordering::Relaxed), 3);
     }
 
     #[test]

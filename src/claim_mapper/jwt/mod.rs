@@ -349,12 +349,7 @@ impl Inner {
             if checks::is_expired(hit.exp, now, self.leeway) {
                 return Hit::Expired;
             }
-            let key_still_there = self
-                .issuers
-                .get(hit.issuer)
-                .keys
-                .holds_key(hit.alg, &hit.kid, &hit.key);
-            if !key_still_there {
+            if !hit.key_still_held(&*self.issuers.get(hit.issuer).keys) {
                 return Hit::KeyGone;
             }
             Hit::Answer(hit.audience.check(audience).map(|()| hit.claims.clone()))
@@ -422,6 +417,7 @@ impl Inner {
             key,
             issuer,
             deadline,
+            keys_version: AtomicU64::new(cache::UNCHECKED),
         })
     }
 }
