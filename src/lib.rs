@@ -111,6 +111,7 @@ mod authorizer;
 mod ca_fingerprint;
 mod claim_mapper;
 mod claims;
+mod clock;
 #[cfg(feature = "config")]
 pub mod config;
 mod crypto;

@@ -137,7 +137,9 @@ async fn a_key_removed_from_the_jwks_invalidates_the_tokens_it_signed() {
     assert_eq!(mapper.verifications(), 2);
 
     // A refresh that finds the same keys keeps the version hits compare against.
-    let version = keys.keys_version().expect("a JWKS provider counts versions");
+    let version = keys
+        .keys_version()
+        .expect("a JWKS provider counts versions");
     assert_eq!(keys.refresh().await.expect("refresh"), 2);
     assert_eq!(keys.keys_version(), Some(version));
     map(&mapper, &by_r1, "").await.expect("r1 still cached");

@@ -391,7 +391,11 @@ mod tests {
         keys.held.store(true, Ordering::Relaxed);
         assert!(token.key_still_held(&keys));
         assert!(token.key_still_held(&keys));
-        assert_eq!(keys.lookups.load(Ordering::Relaxed), 2, "the second hit skipped it");
+        assert_eq!(
+            keys.lookups.load(Ordering::Relaxed),
+            2,
+            "the second hit skipped it"
+        );
 
         // The key leaves the set, and the version moves on: the next hit looks it up.
         keys.held.store(false, Ordering::Relaxed);

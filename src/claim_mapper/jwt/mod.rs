@@ -30,7 +30,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use cache::{TokenCache, VerifiedToken};
 use checks::Audience;
@@ -44,7 +44,8 @@ use crate::{AuthInfo, BoxFuture, ClaimMapper, Claims, ClaimsError, ClaimsErrorKi
 const DEFAULT_CACHE_CAPACITY: u64 = 10_000;
 const DEFAULT_CACHE_MAX_AGE: Duration = Duration::from_secs(300);
 
-type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+/// A clock set with [`JwtClaimMapperBuilder::clock`]; `None`: the system's.
+type Clock = Option<Arc<dyn Fn() -> SystemTime + Send + Sync>>;
 
 /// Builds a [`JwtClaimMapper`]; see each setter for its default.
 #[must_use]
@@ -137,7 +138,7 @@ impl JwtClaimMapperBuilder {
 
     /// The clock used for time claims. Default: [`SystemTime::now`]; replace it in tests.
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = Some(Arc::new(clock));
         self
     }
 
@@ -240,7 +241,7 @@ impl JwtClaimMapper {
             issuer: None,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             cache_max_age: DEFAULT_CACHE_MAX_AGE,
-            clock: Arc::new(SystemTime::now),
+            clock: None,
         }
     }
 
@@ -298,10 +299,20 @@ enum Hit {
 }
 
 impl Inner {
+    /// The time for a full check, in Unix seconds.
     fn now(&self) -> i64 {
-        match (self.clock)().duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+        match &self.clock {
+            Some(clock) => crate::clock::unix_secs(clock()),
+            None => crate::clock::unix_secs(SystemTime::now()),
+        }
+    }
+
+    /// The time for a cache hit's checks (`exp`, the entry's maximum age), which only ever
+    /// refuse a later time: never behind [`now`](Self::now), and cheaper to read.
+    fn now_on_hit(&self) -> i64 {
+        match &self.clock {
+            Some(clock) => crate::clock::unix_secs(clock()),
+            None => crate::clock::unix_secs_not_behind(),
         }
     }
 
@@ -313,10 +324,10 @@ impl Inner {
         let Some(jwt) = bearer_token(auth_token)? else {
             return Ok(Claims::new().with_auth_type("jwt"));
         };
-        let now = self.now();
-        if let Some(answer) = self.cached(jwt, now, audience) {
+        if let Some(answer) = self.cached(jwt, self.now_on_hit(), audience) {
             return answer;
         }
+        let now = self.now();
         if let Some(cache) = &self.cache {
             cache.count_miss();
         }
@@ -338,7 +349,7 @@ impl Inner {
         };
         // Without a cache every token is verified: no clock read for nothing.
         self.cache.as_ref()?;
-        self.cached(jwt, self.now(), audience)
+        self.cached(jwt, self.now_on_hit(), audience)
     }
 
     /// The answer from the cache entry for `jwt`, with every check a hit makes (expiry, the
