@@ -125,7 +125,7 @@ pub(crate) struct Prefix {
 }
 
 impl Prefix {
-    fn new(first: Bytes, second: Bytes) -> Prefix {
+    pub(super) fn new(first: Bytes, second: Bytes) -> Prefix {
         let some = |b: Bytes| (!b.is_empty()).then_some(b);
         Prefix {
             first: some(first),

@@ -956,7 +956,7 @@ impl Next {
             if let Some(c) = claims {
                 parts.extensions.insert(c);
             }
-            let body = Body::new(ForwardBody::new(prefix, body, Arc::clone(shared)));
+            let body = Body::new(ForwardBody::new(prefix, body, shared));
             Then::Forward(Request::from_parts(parts, body))
         };
         match self {
