@@ -209,16 +209,26 @@ impl Meters {
     /// nothing records (no recorder installed, or one that drops it). The `metrics` facade
     /// cannot say whether a histogram records, but a histogram computes the value it is given
     /// only when it does, so the timer hands it a value that notes being computed, zero
-    /// times over: nothing is recorded.
+    /// times over: nothing is recorded. The recorder is asked first with the `_unknown_`
+    /// namespace's key, which needs no lookup, so without a recorder a call looks up no
+    /// namespace; a recorder that keeps the histogram for some namespaces but not for
+    /// `_unknown_` therefore gets no latency.
     pub(crate) fn latency_timer(&self, namespace: &str) -> LatencyTimer {
-        let histogram = metrics::with_recorder(|recorder| {
-            recorder.register_histogram(&self.namespace(namespace).latency, &METADATA)
-        });
-        let records = Cell::new(false);
-        histogram.record_many(Noted(&records), 0);
-        LatencyTimer {
-            running: records.get().then(|| (histogram, Instant::now())),
-        }
+        metrics::with_recorder(|recorder| {
+            let unknown = recorder.register_histogram(&self.unknown.latency, &METADATA);
+            if !records(&unknown) {
+                return LatencyTimer { running: None };
+            }
+            let keys = self.namespace(namespace);
+            let histogram = if std::ptr::eq(keys, &self.unknown) {
+                unknown
+            } else {
+                recorder.register_histogram(&keys.latency, &METADATA)
+            };
+            LatencyTimer {
+                running: records(&histogram).then(|| (histogram, Instant::now())),
+            }
+        })
     }
 
     /// Records the counters of one call: `api` is the method's position (its plan's
@@ -280,6 +290,13 @@ impl LatencyTimer {
             histogram.record(started.elapsed().as_secs_f64());
         }
     }
+}
+
+/// Whether `histogram` records what it is given.
+fn records(histogram: &Histogram) -> bool {
+    let asked = Cell::new(false);
+    histogram.record_many(Noted(&asked), 0);
+    asked.get()
 }
 
 /// A histogram value that notes whether the histogram asked for it.
