@@ -87,19 +87,26 @@ pub(crate) struct FirstMessage {
 }
 
 impl FirstMessage {
-    /// What the inner service reads before the rest of the body. By default a compressed
-    /// message is replayed as the uncompressed frame already made here, followed by whatever
-    /// came after it, so an in-process handler decodes exactly the same message without
-    /// inflating it a second time (gRPC's per-message flag says it is not compressed). With
-    /// `keep_compressed` (a proxy forwarding the bytes to another server), exactly the bytes
-    /// received.
-    pub(crate) fn replay(self, keep_compressed: bool) -> Prefix {
-        match self.inflated {
+    /// The message (handed over, not shared again), and what the inner service reads before
+    /// the rest of the body. By default a compressed message is replayed as the uncompressed
+    /// frame already made here, followed by whatever came after it, so an in-process handler
+    /// decodes exactly the same message without inflating it a second time (gRPC's
+    /// per-message flag says it is not compressed). With `keep_compressed` (a proxy
+    /// forwarding the bytes to another server), exactly the bytes received.
+    pub(crate) fn into_parts(self, keep_compressed: bool) -> (Bytes, Prefix) {
+        let prefix = match self.inflated {
             Some(frame) if !keep_compressed => {
                 Prefix::new(frame, self.consumed.slice(self.frame_end..))
             }
             _ => Prefix::new(self.consumed, Bytes::new()),
-        }
+        };
+        (self.message, prefix)
+    }
+
+    /// [`into_parts`](Self::into_parts) without the message.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn replay(self, keep_compressed: bool) -> Prefix {
+        self.into_parts(keep_compressed).1
     }
 }
 

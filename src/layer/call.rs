@@ -463,8 +463,8 @@ impl<'a> Call<'a> {
         first: FirstMessage,
         prefix: &mut Prefix,
     ) -> Result<(String, Option<RequestMessage>), Status> {
-        let bytes = first.message.clone();
-        *prefix = first.replay(self.keep_compressed);
+        let (bytes, replay) = first.into_parts(self.keep_compressed);
+        *prefix = replay;
         let mut message = RequestMessage::new(bytes);
         if let Some(descriptor) = self.plan.and_then(|p| p.descriptor.clone()) {
             message = message.with_descriptor(descriptor);
