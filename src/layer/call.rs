@@ -432,6 +432,14 @@ impl<'a> Call<'a> {
         if let Poll::Ready(first) = self.first_message_now(req, authorizer_needs, read) {
             return first;
         }
+        // What is missing is usually already on its way. The task yields once (tokio wakes
+        // it again after reading from its sockets) and looks again before starting the body
+        // deadline: a timer costs more than the yield, since registering one can mean waking
+        // the runtime's thread that keeps the timers.
+        tokio::task::yield_now().await;
+        if let Poll::Ready(first) = self.first_message_now(req, authorizer_needs, read) {
+            return first;
+        }
         // The deadline (a clock read and a timer) starts only for a message that has to be
         // waited for; `first_message_now` has checked the encoding.
         let encoding = Encoding::from_headers(req.headers())?;
