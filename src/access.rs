@@ -62,7 +62,7 @@ pub struct ApiAccess {
     services: HashMap<Arc<str>, MethodAccess, FastHash>,
 }
 
-type FastHash = foldhash::fast::RandomState;
+type FastHash = crate::path_hash::PathHash;
 
 impl ApiAccess {
     /// An empty table: every API is unknown (denied by the default authorizer).

@@ -124,6 +124,7 @@ mod future;
 pub mod fuzzing;
 mod keys;
 mod layer;
+mod path_hash;
 mod peer;
 mod permission;
 mod target;

@@ -128,7 +128,7 @@ pub(crate) struct Shared {
 
 /// Each known method's plan, by path. Looked up on every call, so with a fast hasher: the
 /// keys are the tables' paths, never chosen by callers.
-pub(crate) type Plans = HashMap<Box<str>, MethodPlan, foldhash::fast::RandomState>;
+pub(crate) type Plans = HashMap<Box<str>, MethodPlan, crate::path_hash::PathHash>;
 
 /// The expected JWT audience handed to the claim mapper.
 pub(crate) enum Audience {
