@@ -87,7 +87,7 @@ pub(super) fn start<ResBody: Default>(
             Then::Answer(response) => Started::Answer(response),
         },
         Now::Wait(resume) => Started::Wait(Box::new(Waiting {
-            api: call.api,
+            api: call.api.into_owned(),
             span: call.span,
             started: call.started,
             peer: call.peer,
@@ -136,7 +136,7 @@ impl Waiting {
         let call = Call {
             shared: &shared,
             plan: shared.plans.get(req.uri().path()),
-            api,
+            api: ApiName::Owned(api),
             span,
             started,
             peer,
@@ -199,7 +199,7 @@ enum Then<ResBody> {
 struct Call<'a> {
     shared: &'a Shared,
     plan: Option<&'a MethodPlan>,
-    api: Arc<str>,
+    api: ApiName<'a>,
     span: Span,
     /// When the call began; read only when something records it (an enabled span, the
     /// audit log), so a call costs no clock read for it otherwise.
@@ -208,6 +208,34 @@ struct Call<'a> {
     peer: Option<std::net::SocketAddr>,
     /// Replay a compressed first message as received (see `AuthzLayer::keep_compressed`).
     keep_compressed: bool,
+}
+
+/// The call's method path: its plan's, borrowed, for a method a table knows (no reference
+/// count taken on the shared path); its own otherwise, and once the call must wait.
+enum ApiName<'a> {
+    Plan(&'a Arc<str>),
+    Owned(Arc<str>),
+}
+
+impl ApiName<'_> {
+    /// The path, owned (a shared reference to the plan's).
+    fn into_owned(self) -> Arc<str> {
+        match self {
+            ApiName::Plan(api) => Arc::clone(api),
+            ApiName::Owned(api) => api,
+        }
+    }
+}
+
+impl std::ops::Deref for ApiName<'_> {
+    type Target = Arc<str>;
+
+    fn deref(&self) -> &Arc<str> {
+        match self {
+            ApiName::Plan(api) => api,
+            ApiName::Owned(api) => api,
+        }
+    }
 }
 
 /// How the steps ended, before anything is recorded.
@@ -245,10 +273,13 @@ impl<'a> Call<'a> {
     fn start(shared: &'a Shared, req: &Request<Body>, keep_compressed: bool) -> Call<'a> {
         let path = req.uri().path();
         let plan = shared.plans.get(path);
-        let api: Arc<str> = plan.map_or_else(|| Arc::from(path), |p| Arc::clone(&p.api));
+        let api = plan.map_or_else(
+            || ApiName::Owned(Arc::from(path)),
+            |p| ApiName::Plan(&p.api),
+        );
         let span = tracing::debug_span!(
             "authz",
-            api = %api,
+            api = %&**api,
             namespace = tracing::field::Empty,
             subject = tracing::field::Empty,
             decision = tracing::field::Empty,
@@ -678,7 +709,7 @@ impl<'a> Call<'a> {
 
     /// Whether this call's workflow commands are authorized in the namespaces they name.
     fn checks_cross_namespace(&self) -> bool {
-        self.shared.cross_namespace_commands && &*self.api == RESPOND_WORKFLOW_TASK_COMPLETED
+        self.shared.cross_namespace_commands && **self.api == *RESPOND_WORKFLOW_TASK_COMPLETED
     }
 
     /// The (API, namespace) pairs the call's workflow commands act in beyond its own
