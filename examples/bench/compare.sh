@@ -23,9 +23,13 @@
 #              older build to compare releases), SKIP_BUILD (unset),
 #              CONTROL_NS (unset; N adds a third arm, the bare server spending N ns of CPU
 #              busy in every call: the control for what the layer's added CPU alone does to
-#              throughput and latency at this load, whatever spends it).
+#              throughput and latency at this load, whatever spends it),
+#              BEFORE (unset; a frontend binary of another build adds an arm running that
+#              build with the layer, alternated with the others in every round, so a change
+#              is measured against the build before it under the same conditions).
 # Prints each run, then per configuration the medians and the median ratios (layer / none, and
-# with CONTROL_NS control / none and layer / control).
+# with CONTROL_NS control / none and layer / control, with BEFORE before / none and
+# layer / before).
 set -euo pipefail
 
 rounds=${1:-3}
@@ -69,7 +73,7 @@ server_args() { # transport variant
             --tls-client-ca "$work/ca.pem" --require-client-auth)
     fi
     case "$2" in
-        layer) args+=(--jwks-uri "file://$work/jwks.json") ;;
+        layer | before) args+=(--jwks-uri "file://$work/jwks.json") ;;
         control) args+=(--no-authz --bench-busy-ns "$CONTROL_NS") ;;
         *) args+=(--no-authz) ;;
     esac
@@ -77,8 +81,10 @@ server_args() { # transport variant
 }
 
 start_server() {
+    local exe=${FRONTEND:-$bin/frontend}
+    if [ "$2" = before ]; then exe=$BEFORE; fi
     # shellcheck disable=SC2046
-    RUST_LOG=warn "${server_cpu[@]}" "${FRONTEND:-$bin/frontend}" --listen "127.0.0.1:$port" $(server_args "$@") \
+    RUST_LOG=warn "${server_cpu[@]}" "$exe" --listen "127.0.0.1:$port" $(server_args "$@") \
         > "$work/server.out" 2> "$work/server.err" &
     server_pid=$!
     for _ in $(seq 1 100); do
@@ -117,7 +123,8 @@ load() { # transport encoding
 }
 
 variants="layer none"
-if [ -n "${CONTROL_NS:-}" ]; then variants="layer none control"; fi
+if [ -n "${CONTROL_NS:-}" ]; then variants="$variants control"; fi
+if [ -n "${BEFORE:-}" ]; then variants="$variants before"; fi
 
 results=$work/results
 : > "$results"
@@ -150,7 +157,8 @@ for config, r in runs.items():
         if bad:
             sys.exit(f"{config} {variant}: calls did not all succeed: {bad}")
     med = lambda v, k: statistics.median(x[k] for x in r[v])
-    for a, b in [("layer", "none"), ("control", "none"), ("layer", "control")]:
+    for a, b in [("layer", "none"), ("control", "none"), ("layer", "control"),
+                 ("before", "none"), ("layer", "before")]:
         if a not in r or b not in r:
             continue
         pairs = list(zip(r[a], r[b]))
