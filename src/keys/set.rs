@@ -46,6 +46,7 @@ impl KeySet {
 
     /// Whether `self` holds exactly `other`'s keys (the same `Arc`s, as [`new`](Self::new)
     /// keeps them for unchanged keys) under the same key ids, in the same order.
+    #[cfg(any(test, feature = "jwks"))]
     pub(crate) fn same_keys(&self, other: &KeySet) -> bool {
         self.len == other.len
             && self.by_kid.len() == other.by_kid.len()
