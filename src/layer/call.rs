@@ -463,19 +463,24 @@ impl<'a> Call<'a> {
         if let Poll::Ready(first) = self.first_message_now(req, authorizer_needs, read) {
             return first;
         }
-        // What is missing is usually already on its way. The task yields once (tokio wakes
-        // it again after reading from its sockets) and looks again before starting the body
-        // deadline: a timer costs more than the yield, since registering one can mean waking
-        // the runtime's thread that keeps the timers.
-        tokio::task::yield_now().await;
-        if let Poll::Ready(first) = self.first_message_now(req, authorizer_needs, read) {
-            return first;
-        }
-        // The deadline (a clock read and a timer) starts only for a message that has to be
-        // waited for; `first_message_now` has checked the encoding.
+        // `first_message_now` has checked the encoding.
         let encoding = Encoding::from_headers(req.headers())?;
         let limit = self.shared.max_message_size;
         let body = req.body_mut();
+        // What is missing is usually already on its way. The body is read once with this
+        // task's waker, so the frame's arrival wakes the task at once, and the task yields
+        // once before the body deadline starts: a timer costs more than the yield, since
+        // registering one can mean waking the runtime's thread that keeps the timers.
+        let registered = std::future::poll_fn(|cx| {
+            Poll::Ready(read.reader.poll_read(body, cx, encoding, limit))
+        })
+        .await;
+        if let Poll::Ready(first) = registered {
+            return self.understood(first?, &mut read.prefix);
+        }
+        tokio::task::yield_now().await;
+        // The deadline (a clock read, and a timer if the message is still missing when it is
+        // first looked at) starts only now.
         let rest = std::future::poll_fn(|cx| read.reader.poll_read(body, cx, encoding, limit));
         let first = tokio::time::timeout(self.shared.body_timeout, rest)
             .await
