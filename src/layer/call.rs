@@ -6,6 +6,7 @@
 //! records it (span fields, metrics, one log line) in one place before the call is forwarded
 //! or answered.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -136,7 +137,7 @@ impl Waiting {
         let call = Call {
             shared: &shared,
             plan: shared.plans.get(req.uri().path()),
-            api: ApiName::Owned(api),
+            api: Cow::Owned(api),
             span,
             started,
             peer,
@@ -199,7 +200,9 @@ enum Then<ResBody> {
 struct Call<'a> {
     shared: &'a Shared,
     plan: Option<&'a MethodPlan>,
-    api: ApiName<'a>,
+    /// The method path: its plan's, borrowed, for a method a table knows (no reference count
+    /// taken on the shared path); its own otherwise, and once the call must wait.
+    api: Cow<'a, Arc<str>>,
     span: Span,
     /// When the call began; read only when something records it (an enabled span, the
     /// audit log), so a call costs no clock read for it otherwise.
@@ -208,34 +211,6 @@ struct Call<'a> {
     peer: Option<std::net::SocketAddr>,
     /// Replay a compressed first message as received (see `AuthzLayer::keep_compressed`).
     keep_compressed: bool,
-}
-
-/// The call's method path: its plan's, borrowed, for a method a table knows (no reference
-/// count taken on the shared path); its own otherwise, and once the call must wait.
-enum ApiName<'a> {
-    Plan(&'a Arc<str>),
-    Owned(Arc<str>),
-}
-
-impl ApiName<'_> {
-    /// The path, owned (a shared reference to the plan's).
-    fn into_owned(self) -> Arc<str> {
-        match self {
-            ApiName::Plan(api) => Arc::clone(api),
-            ApiName::Owned(api) => api,
-        }
-    }
-}
-
-impl std::ops::Deref for ApiName<'_> {
-    type Target = Arc<str>;
-
-    fn deref(&self) -> &Arc<str> {
-        match self {
-            ApiName::Plan(api) => api,
-            ApiName::Owned(api) => api,
-        }
-    }
 }
 
 /// How the steps ended, before anything is recorded.
@@ -273,10 +248,7 @@ impl<'a> Call<'a> {
     fn start(shared: &'a Shared, req: &Request<Body>, keep_compressed: bool) -> Call<'a> {
         let path = req.uri().path();
         let plan = shared.plans.get(path);
-        let api = plan.map_or_else(
-            || ApiName::Owned(Arc::from(path)),
-            |p| ApiName::Plan(&p.api),
-        );
+        let api = plan.map_or_else(|| Cow::Owned(Arc::from(path)), |p| Cow::Borrowed(&p.api));
         let span = tracing::debug_span!(
             "authz",
             api = %&**api,
@@ -430,6 +402,46 @@ impl<'a> Call<'a> {
         authorizer_needs: bool,
         read: &mut Read,
     ) -> Poll<Result<(String, Option<RequestMessage>), Status>> {
+        // Nothing is woken by this poll: a call that must wait is polled again, with its
+        // task's waker, as soon as it is handed over as a future.
+        let mut now = Context::from_waker(Waker::noop());
+        self.poll_first_message(req, authorizer_needs, read, &mut now)
+    }
+
+    /// [`first_message_now`](Self::first_message_now), waiting (up to the body deadline) for
+    /// the part of the message still to come.
+    async fn first_message(
+        &self,
+        req: &mut Request<Body>,
+        authorizer_needs: bool,
+        read: &mut Read,
+    ) -> Result<(String, Option<RequestMessage>), Status> {
+        let mut poll =
+            |cx: &mut Context<'_>| self.poll_first_message(req, authorizer_needs, read, cx);
+        // What is missing is usually already on its way. The body is read once with this
+        // task's waker, so the frame's arrival wakes the task at once, and the task yields
+        // once before the body deadline starts: a timer costs more than the yield, since
+        // registering one can mean waking the runtime's thread that keeps the timers.
+        if let Poll::Ready(first) = std::future::poll_fn(|cx| Poll::Ready(poll(cx))).await {
+            return first;
+        }
+        tokio::task::yield_now().await;
+        // The deadline (a clock read, and a timer if the message is still missing when it is
+        // first looked at) starts only now.
+        tokio::time::timeout(self.shared.body_timeout, std::future::poll_fn(poll))
+            .await
+            .map_err(|_| Status::deadline_exceeded("timed out waiting for the request message"))?
+    }
+
+    /// One read of the first message with `cx`'s waker: see
+    /// [`first_message_now`](Self::first_message_now).
+    fn poll_first_message(
+        &self,
+        req: &mut Request<Body>,
+        authorizer_needs: bool,
+        read: &mut Read,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(String, Option<RequestMessage>), Status>> {
         if self.plan.is_some_and(|p| p.refused) {
             // Logged when the layer was built: the namespace cannot be read reliably.
             return Poll::Ready(Err(Status::failed_precondition(
@@ -443,51 +455,10 @@ impl<'a> Call<'a> {
             Ok(encoding) => encoding,
             Err(status) => return Poll::Ready(Err(status)),
         };
-        // Nothing is woken by this poll: a call that must wait is polled again, with its
-        // task's waker, as soon as it is handed over as a future.
-        let mut now = Context::from_waker(Waker::noop());
         let limit = self.shared.max_message_size;
         read.reader
-            .poll_read(req.body_mut(), &mut now, encoding, limit)
+            .poll_read(req.body_mut(), cx, encoding, limit)
             .map(|first| self.understood(first?, &mut read.prefix))
-    }
-
-    /// [`first_message_now`](Self::first_message_now), waiting (up to the body deadline) for
-    /// the part of the message still to come.
-    async fn first_message(
-        &self,
-        req: &mut Request<Body>,
-        authorizer_needs: bool,
-        read: &mut Read,
-    ) -> Result<(String, Option<RequestMessage>), Status> {
-        if let Poll::Ready(first) = self.first_message_now(req, authorizer_needs, read) {
-            return first;
-        }
-        // `first_message_now` has checked the encoding.
-        let encoding = Encoding::from_headers(req.headers())?;
-        let limit = self.shared.max_message_size;
-        let body = req.body_mut();
-        // What is missing is usually already on its way. The body is read once with this
-        // task's waker, so the frame's arrival wakes the task at once, and the task yields
-        // once before the body deadline starts: a timer costs more than the yield, since
-        // registering one can mean waking the runtime's thread that keeps the timers.
-        let registered = std::future::poll_fn(|cx| {
-            Poll::Ready(read.reader.poll_read(body, cx, encoding, limit))
-        })
-        .await;
-        if let Poll::Ready(first) = registered {
-            return self.understood(first?, &mut read.prefix);
-        }
-        tokio::task::yield_now().await;
-        // The deadline (a clock read, and a timer if the message is still missing when it is
-        // first looked at) starts only now.
-        let rest = std::future::poll_fn(|cx| read.reader.poll_read(body, cx, encoding, limit));
-        let first = tokio::time::timeout(self.shared.body_timeout, rest)
-            .await
-            .map_err(|_| {
-                Status::deadline_exceeded("timed out waiting for the request message")
-            })??;
-        self.understood(first, &mut read.prefix)
     }
 
     /// Whether this call's body must be read before deciding.

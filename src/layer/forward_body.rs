@@ -46,27 +46,23 @@ impl ForwardBody {
         mut rest: tonic::body::Body,
         shared: &Arc<Shared>,
     ) -> ForwardBody {
-        let mut peeked = None;
-        let mut ended = false;
-        if !prefix.is_empty() {
+        let (peeked, ended) = if prefix.is_empty() {
+            (None, false)
+        } else {
             // Nothing is woken by this poll: the handler polls the body again, with its
             // task's waker, before it waits for anything.
             let mut now = Context::from_waker(std::task::Waker::noop());
             loop {
                 match Pin::new(&mut rest).poll_frame(&mut now) {
-                    Poll::Ready(None) => ended = true,
+                    Poll::Ready(None) => break (None, true),
                     // An empty frame carries nothing; what follows it is asked for too.
                     Poll::Ready(Some(Ok(frame)))
-                        if frame.data_ref().is_some_and(Bytes::is_empty) =>
-                    {
-                        continue;
-                    }
-                    Poll::Ready(Some(frame)) => peeked = Some(frame),
-                    Poll::Pending => {}
+                        if frame.data_ref().is_some_and(Bytes::is_empty) => {}
+                    Poll::Ready(Some(frame)) => break (Some(frame), false),
+                    Poll::Pending => break (None, false),
                 }
-                break;
             }
-        }
+        };
         let rest = (!ended).then(|| (rest, Arc::clone(shared)));
         ForwardBody {
             prefix,
