@@ -138,6 +138,9 @@ pub struct Claims {
     inner: Arc<ClaimsData>,
 }
 
+/// Up to this many namespaces, [`Claims::namespace_role`] compares names instead of hashing.
+const FEW_NAMESPACES: usize = 8;
+
 #[derive(Clone, Default)]
 struct ClaimsData {
     subject: String,
@@ -242,11 +245,16 @@ impl Claims {
     /// The role in one namespace (exact match); [`Role::UNDEFINED`] when absent.
     #[must_use]
     pub fn namespace_role(&self, namespace: &str) -> Role {
-        self.inner
-            .namespaces
-            .get(namespace)
-            .copied()
-            .unwrap_or_default()
+        let namespaces = &self.inner.namespaces;
+        // The few namespaces a caller usually has are found sooner by comparing names than by
+        // hashing one (the map's hasher is SipHash, which costs more than a dozen compares).
+        if namespaces.len() <= FEW_NAMESPACES {
+            return namespaces
+                .iter()
+                .find_map(|(name, role)| (name == namespace).then_some(*role))
+                .unwrap_or_default();
+        }
+        namespaces.get(namespace).copied().unwrap_or_default()
     }
 
     /// How the caller authenticated (`jwt`, `certificate`, or empty for the no-op mapper).
@@ -366,6 +374,27 @@ impl fmt::Debug for Claims {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespace_role_is_an_exact_match_with_few_or_many_namespaces() {
+        for count in [0, 1, FEW_NAMESPACES, FEW_NAMESPACES + 1, 40] {
+            let mut claims = Claims::new();
+            for i in 0..count {
+                claims.add_namespace_role(format!("ns{i}"), Role::from_bits(1 << (i % 4)));
+            }
+            for i in 0..count {
+                let expected = Role::from_bits(1 << (i % 4));
+                assert_eq!(
+                    claims.namespace_role(&format!("ns{i}")),
+                    expected,
+                    "{count}"
+                );
+            }
+            for absent in ["", "ns", "NS0", "ns0 ", &format!("ns{count}")] {
+                assert_eq!(claims.namespace_role(absent), Role::UNDEFINED, "{absent:?}");
+            }
+        }
+    }
 
     #[test]
     fn role_validity_matches_temporal() {

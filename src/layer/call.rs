@@ -12,6 +12,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use http::{HeaderName, Request, Response};
+use smol_str::SmolStr;
 use tonic::Status;
 use tonic::body::Body;
 #[cfg(feature = "tls")]
@@ -27,6 +28,7 @@ use super::namespace::scan_string_field;
 use super::observe::LatencyTimer;
 use super::outcome::Outcome;
 use super::status::{generic_denial, permission_denied};
+use super::token_text;
 use super::{Audience, MethodPlan, Shared};
 use crate::temporal::RESPOND_WORKFLOW_TASK_COMPLETED;
 use crate::{
@@ -58,9 +60,9 @@ pub(super) const PRINCIPAL_HEADERS: [HeaderName; 2] = [
 
 /// What the layer made of a call without waiting for anything.
 pub(super) enum Started<ResBody> {
-    /// Allowed (or let through in dry-run mode): the request for the inner service, with the
-    /// claims in its extensions.
-    Forward(Request<Body>),
+    /// Allowed (or let through in dry-run mode): the request, changed in place, is for the
+    /// inner service, with the claims in its extensions.
+    Forward,
     /// Refused or malformed: the answer.
     Answer(Response<ResBody>),
     /// A step must wait (a claim mapper or authorizer without an answer at hand, a message not
@@ -75,17 +77,17 @@ pub(super) enum Started<ResBody> {
 /// received rather than inflated.
 pub(super) fn start<ResBody: Default>(
     shared: &Arc<Shared>,
-    mut req: Request<Body>,
+    req: &mut Request<Body>,
     keep_compressed: bool,
 ) -> Started<ResBody> {
-    let call = Call::start(shared, &req, keep_compressed);
+    let call = Call::start(shared, req, keep_compressed);
     strip_principal_headers(req.headers_mut());
-    let credentials = credentials(shared, &mut req);
+    let credentials = credentials(shared, req);
     let mut read = Read::default();
-    match call.decide_now(credentials, &mut req, &mut read) {
+    match call.decide_now(credentials, req, &mut read) {
         Now::Ended(ending) => match call.finish(ending).then(req, read.prefix, shared) {
-            Then::Forward(req) => Started::Forward(req),
-            Then::Answer(response) => Started::Answer(response),
+            None => Started::Forward,
+            Some(response) => Started::Answer(response),
         },
         Now::Wait(resume) => Started::Wait(Box::new(Waiting {
             api: call.api.into_owned(),
@@ -93,7 +95,7 @@ pub(super) fn start<ResBody: Default>(
             started: call.started,
             peer: call.peer,
             keep_compressed,
-            req,
+            req: std::mem::take(req),
             read,
             resume,
         })),
@@ -144,9 +146,9 @@ impl Waiting {
             keep_compressed,
         };
         let ending = call.resume(resume, &mut req, &mut read).await;
-        match call.finish(ending).then(req, read.prefix, &shared) {
-            Then::Forward(req) => inner.call(req).await,
-            Then::Answer(response) => Ok(response),
+        match call.finish(ending).then(&mut req, read.prefix, &shared) {
+            None => inner.call(req).await,
+            Some(response) => Ok(response),
         }
     }
 }
@@ -177,7 +179,7 @@ enum Resume {
     /// The call's commands are checked in other namespaces too.
     Decision {
         claims: Option<Claims>,
-        namespace: String,
+        namespace: SmolStr,
         request: Option<RequestMessage>,
     },
 }
@@ -188,12 +190,6 @@ enum Now {
     Ended(Ending),
     /// To a step that must wait: where to resume.
     Wait(Resume),
-}
-
-/// The call's last step, decided: what the inner service gets, or the answer.
-enum Then<ResBody> {
-    Forward(Request<Body>),
-    Answer(Response<ResBody>),
 }
 
 /// What one call knows about itself from its first line on.
@@ -219,7 +215,7 @@ enum Ending {
     Malformed(Status),
     /// The claim mapper refused the credentials.
     MapperFailed {
-        namespace: String,
+        namespace: SmolStr,
         error: ClaimsError,
     },
     /// The authorizer answered (or failed).
@@ -295,7 +291,7 @@ impl<'a> Call<'a> {
             Ok(Ok(claims)) => claims,
             Ok(Err(error)) => {
                 return Now::Ended(Ending::MapperFailed {
-                    namespace: String::new(),
+                    namespace: SmolStr::default(),
                     error,
                 });
             }
@@ -323,7 +319,7 @@ impl<'a> Call<'a> {
                 Ok(claims) => claims,
                 Err(error) => {
                     return Ending::MapperFailed {
-                        namespace: String::new(),
+                        namespace: SmolStr::default(),
                         error,
                     };
                 }
@@ -401,7 +397,7 @@ impl<'a> Call<'a> {
         req: &mut Request<Body>,
         authorizer_needs: bool,
         read: &mut Read,
-    ) -> Poll<Result<(String, Option<RequestMessage>), Status>> {
+    ) -> Poll<Result<(SmolStr, Option<RequestMessage>), Status>> {
         // Nothing is woken by this poll: a call that must wait is polled again, with its
         // task's waker, as soon as it is handed over as a future.
         let mut now = Context::from_waker(Waker::noop());
@@ -415,7 +411,7 @@ impl<'a> Call<'a> {
         req: &mut Request<Body>,
         authorizer_needs: bool,
         read: &mut Read,
-    ) -> Result<(String, Option<RequestMessage>), Status> {
+    ) -> Result<(SmolStr, Option<RequestMessage>), Status> {
         let mut poll =
             |cx: &mut Context<'_>| self.poll_first_message(req, authorizer_needs, read, cx);
         // What is missing is usually already on its way. The body is read once with this
@@ -441,7 +437,7 @@ impl<'a> Call<'a> {
         authorizer_needs: bool,
         read: &mut Read,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<(String, Option<RequestMessage>), Status>> {
+    ) -> Poll<Result<(SmolStr, Option<RequestMessage>), Status>> {
         if self.plan.is_some_and(|p| p.refused) {
             // Logged when the layer was built: the namespace cannot be read reliably.
             return Poll::Ready(Err(Status::failed_precondition(
@@ -449,7 +445,7 @@ impl<'a> Call<'a> {
             )));
         }
         if !self.wants_request(authorizer_needs) {
-            return Poll::Ready(Ok((String::new(), None)));
+            return Poll::Ready(Ok((SmolStr::default(), None)));
         }
         let encoding = match Encoding::from_headers(req.headers()) {
             Ok(encoding) => encoding,
@@ -477,7 +473,7 @@ impl<'a> Call<'a> {
         &self,
         first: FirstMessage,
         prefix: &mut Prefix,
-    ) -> Result<(String, Option<RequestMessage>), Status> {
+    ) -> Result<(SmolStr, Option<RequestMessage>), Status> {
         let (bytes, replay) = first.into_parts(self.keep_compressed);
         *prefix = replay;
         let mut message = RequestMessage::new(bytes);
@@ -490,16 +486,19 @@ impl<'a> Call<'a> {
 
     /// The namespace in the message: from the method's namespace field, or for methods no
     /// table knows, from the user's closure; empty when neither applies.
-    fn namespace(&self, message: &RequestMessage) -> Result<String, Status> {
+    fn namespace(&self, message: &RequestMessage) -> Result<SmolStr, Status> {
         if let Some(field) = self.plan.and_then(|p| p.namespace_field) {
-            return Ok(scan_string_field(message.bytes(), field)
-                .map_err(|e| Status::invalid_argument(format!("malformed request message: {e}")))?
-                .unwrap_or_default()
-                .to_owned());
+            return Ok(SmolStr::new(
+                scan_string_field(message.bytes(), field)
+                    .map_err(|e| {
+                        Status::invalid_argument(format!("malformed request message: {e}"))
+                    })?
+                    .unwrap_or_default(),
+            ));
         }
         match (&self.shared.namespace_fn, self.plan) {
-            (Some(f), None) => f(&self.api, message),
-            _ => Ok(String::new()),
+            (Some(f), None) => f(&self.api, message).map(SmolStr::from),
+            _ => Ok(SmolStr::default()),
         }
     }
 
@@ -520,7 +519,10 @@ impl<'a> Call<'a> {
         };
         info.audience = self.audience(&info, request);
         match self.in_scope(|| mapper.get_claims_now(&info)) {
-            Some(answer) => Ok(answer.map(Some)),
+            Some(answer) => {
+                token_text::give_back(std::mem::take(&mut info.auth_token));
+                Ok(answer.map(Some))
+            }
             None => Err(info),
         }
     }
@@ -542,7 +544,11 @@ impl<'a> Call<'a> {
     ) -> Result<Option<Claims>, ClaimsError> {
         match self.claims_now(credentials, request) {
             Ok(answer) => answer,
-            Err(info) => self.claims_later(&info).await,
+            Err(info) => {
+                let answer = self.claims_later(&info).await;
+                token_text::give_back(info.auth_token);
+                answer
+            }
         }
     }
 
@@ -559,9 +565,10 @@ impl<'a> Call<'a> {
     }
 
     /// The call's target: its API, the namespace, and the message when there is one.
-    fn target(&self, namespace: String, request: Option<RequestMessage>) -> CallTarget {
+    fn target(&self, namespace: SmolStr, request: Option<RequestMessage>) -> CallTarget {
         let stream = self.plan.is_some_and(|p| p.request_stream);
-        let target = CallTarget::new(Arc::clone(&self.api), namespace).with_request_stream(stream);
+        let target =
+            CallTarget::in_namespace(Arc::clone(&self.api), namespace).with_request_stream(stream);
         match request {
             Some(message) => target.with_request(message),
             None => target,
@@ -573,7 +580,7 @@ impl<'a> Call<'a> {
     fn decision_now(
         &self,
         claims: Option<Claims>,
-        namespace: String,
+        namespace: SmolStr,
         request: Option<RequestMessage>,
     ) -> Now {
         if request.is_some() && self.checks_cross_namespace() {
@@ -605,7 +612,7 @@ impl<'a> Call<'a> {
     async fn decision(
         &self,
         claims: Option<Claims>,
-        namespace: String,
+        namespace: SmolStr,
         request: Option<RequestMessage>,
     ) -> Ending {
         let cross = match self.cross_namespace_targets(&namespace, request.as_ref()) {
@@ -958,21 +965,23 @@ impl Ending {
 }
 
 impl Next {
-    /// The call's last step: the request for the inner service, its body replaying `prefix`
-    /// and its extensions holding the claims, or the answer.
+    /// The call's last step: `None` when `req` is for the inner service (its body now
+    /// replaying `prefix`, its extensions holding the claims), else the answer.
     fn then<ResBody: Default>(
         self,
-        req: Request<Body>,
+        req: &mut Request<Body>,
         prefix: Prefix,
         shared: &Arc<Shared>,
-    ) -> Then<ResBody> {
-        let forward = |req: Request<Body>, claims: Option<Claims>| {
-            let (mut parts, body) = req.into_parts();
+    ) -> Option<Response<ResBody>> {
+        // The request is changed where it lies, not moved: its 200-odd bytes of head would be
+        // copied at each move.
+        let forward = |req: &mut Request<Body>, claims: Option<Claims>| {
             if let Some(c) = claims {
-                parts.extensions.insert(c);
+                req.extensions_mut().insert(c);
             }
-            let body = Body::new(ForwardBody::new(prefix, body, shared));
-            Then::Forward(Request::from_parts(parts, body))
+            let body = std::mem::take(req.body_mut());
+            *req.body_mut() = Body::new(ForwardBody::new(prefix, body, shared));
+            None
         };
         match self {
             Next::Forward(claims) => forward(req, claims),
@@ -983,8 +992,8 @@ impl Next {
                 );
                 forward(req, claims)
             }
-            Next::Respond(status) => Then::Answer(status.into_http()),
-            Next::Refuse => Then::Answer(generic_denial()),
+            Next::Respond(status) => Some(status.into_http()),
+            Next::Refuse => Some(generic_denial()),
         }
     }
 }
@@ -1007,7 +1016,7 @@ fn credentials(shared: &Shared, req: &mut Request<Body>) -> Result<Option<AuthIn
     let Some(mapper) = &shared.claim_mapper else {
         return Ok(None);
     };
-    let token = first_header(req.headers(), &shared.auth_header)?;
+    let token = token_header(req.headers(), &shared.auth_header)?;
     let (tls_subject, tls_connection) = peer_credentials(req.extensions_mut());
     if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
         return Ok(None);
@@ -1021,6 +1030,23 @@ fn credentials(shared: &Shared, req: &mut Request<Body>) -> Result<Option<AuthIn
     }))
 }
 
+/// [`first_header`] for the token header, whose text is usually the thread's last token
+/// ([`token_text`]).
+fn token_header(headers: &http::HeaderMap, name: &HeaderName) -> Result<String, ClaimsError> {
+    match headers.get(name) {
+        None => Ok(String::new()),
+        Some(v) => token_text::text_of(v.as_bytes()).ok_or_else(|| not_utf8(name)),
+    }
+}
+
+/// The error for a credentials header whose bytes are not UTF-8.
+fn not_utf8(name: &HeaderName) -> ClaimsError {
+    ClaimsError::new(
+        ClaimsErrorKind::MalformedHeader,
+        format!("header {name} is not valid UTF-8"),
+    )
+}
+
 /// The first value of a credentials header as text (gRPC metadata semantics, as Temporal: a
 /// repeated header's first value wins). Bytes that are not UTF-8 are refused, never guessed.
 fn first_header(headers: &http::HeaderMap, name: &HeaderName) -> Result<String, ClaimsError> {
@@ -1028,12 +1054,7 @@ fn first_header(headers: &http::HeaderMap, name: &HeaderName) -> Result<String, 
         None => Ok(String::new()),
         Some(v) => std::str::from_utf8(v.as_bytes())
             .map(str::to_owned)
-            .map_err(|_| {
-                ClaimsError::new(
-                    ClaimsErrorKind::MalformedHeader,
-                    format!("header {name} is not valid UTF-8"),
-                )
-            }),
+            .map_err(|_| not_utf8(name)),
     }
 }
 

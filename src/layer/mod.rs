@@ -51,6 +51,7 @@ mod service;
 mod status;
 #[cfg(test)]
 mod tests;
+mod token_text;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -96,11 +96,10 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let (parts, body) = req.into_parts();
-        let req = Request::from_parts(parts, tonic::body::Body::new(body));
-        match call::start(&self.shared, req, self.keep_compressed) {
+        let mut req = req.map(tonic::body::Body::new);
+        match call::start(&self.shared, &mut req, self.keep_compressed) {
             // The readied service is called at once: no clone, no future of our own.
-            Started::Forward(req) => ResponseFuture::inner(self.inner.call(req)),
+            Started::Forward => ResponseFuture::inner(self.inner.call(req)),
             Started::Answer(response) => ResponseFuture::ready(Ok(response)),
             Started::Wait(waiting) => {
                 // The readied service goes into the future; a fresh clone stays for the next
