@@ -191,6 +191,14 @@ pub fn token(
     audience: &str,
     issuer: Option<&str>,
 ) -> Result<Option<Claims>, ClaimsError> {
+    // The split's quick path for headers that start `Bearer ` must agree with the rule it
+    // shortens: split on the first space, the scheme `bearer` in any case.
+    let rule = match auth_header.split_once(' ') {
+        _ if auth_header.is_empty() => Some(None),
+        Some((scheme, jwt)) if scheme.eq_ignore_ascii_case("bearer") => Some(Some(jwt)),
+        _ => None,
+    };
+    assert_eq!(bearer_token(auth_header).ok(), rule, "bearer split");
     let Some(jwt) = bearer_token(auth_header)? else {
         return Ok(None);
     };
