@@ -198,8 +198,9 @@ pub fn token(
         Some((scheme, jwt)) if scheme.eq_ignore_ascii_case("bearer") => Some(Some(jwt)),
         _ => None,
     };
-    assert_eq!(bearer_token(auth_header).ok(), rule, "bearer split");
-    let Some(jwt) = bearer_token(auth_header)? else {
+    let split = bearer_token(auth_header);
+    assert_eq!(split.as_ref().ok().copied(), rule, "bearer split");
+    let Some(jwt) = split? else {
         return Ok(None);
     };
     let token = jwt_token::parse(jwt, &JwtAlgorithm::ALL)?;

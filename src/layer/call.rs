@@ -1016,7 +1016,8 @@ fn credentials(shared: &Shared, req: &mut Request<Body>) -> Result<Option<AuthIn
     let Some(mapper) = &shared.claim_mapper else {
         return Ok(None);
     };
-    let token = token_header(req.headers(), &shared.auth_header)?;
+    // The token's text is usually the thread's last token (`token_text`).
+    let token = first_header(req.headers(), &shared.auth_header, token_text::text_of)?;
     let (tls_subject, tls_connection) = peer_credentials(req.extensions_mut());
     if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
         return Ok(None);
@@ -1025,37 +1026,33 @@ fn credentials(shared: &Shared, req: &mut Request<Body>) -> Result<Option<AuthIn
         auth_token: token,
         tls_subject,
         tls_connection,
-        extra_data: first_header(req.headers(), &shared.extra_header)?,
+        extra_data: first_header(req.headers(), &shared.extra_header, new_text)?,
         audience: String::new(),
     }))
 }
 
-/// [`first_header`] for the token header, whose text is usually the thread's last token
-/// ([`token_text`]).
-fn token_header(headers: &http::HeaderMap, name: &HeaderName) -> Result<String, ClaimsError> {
-    match headers.get(name) {
-        None => Ok(String::new()),
-        Some(v) => token_text::text_of(v.as_bytes()).ok_or_else(|| not_utf8(name)),
-    }
-}
-
-/// The error for a credentials header whose bytes are not UTF-8.
-fn not_utf8(name: &HeaderName) -> ClaimsError {
-    ClaimsError::new(
-        ClaimsErrorKind::MalformedHeader,
-        format!("header {name} is not valid UTF-8"),
-    )
-}
-
 /// The first value of a credentials header as text (gRPC metadata semantics, as Temporal: a
-/// repeated header's first value wins). Bytes that are not UTF-8 are refused, never guessed.
-fn first_header(headers: &http::HeaderMap, name: &HeaderName) -> Result<String, ClaimsError> {
+/// repeated header's first value wins), made by `text`. Bytes that are not UTF-8 are refused,
+/// never guessed.
+fn first_header(
+    headers: &http::HeaderMap,
+    name: &HeaderName,
+    text: fn(&[u8]) -> Option<String>,
+) -> Result<String, ClaimsError> {
     match headers.get(name) {
         None => Ok(String::new()),
-        Some(v) => std::str::from_utf8(v.as_bytes())
-            .map(str::to_owned)
-            .map_err(|_| not_utf8(name)),
+        Some(v) => text(v.as_bytes()).ok_or_else(|| {
+            ClaimsError::new(
+                ClaimsErrorKind::MalformedHeader,
+                format!("header {name} is not valid UTF-8"),
+            )
+        }),
     }
+}
+
+/// A header's bytes as a new `String`, when they are UTF-8.
+fn new_text(bytes: &[u8]) -> Option<String> {
+    std::str::from_utf8(bytes).ok().map(str::to_owned)
 }
 
 /// The peer's address from whichever connection info the server put in the request.
