@@ -167,6 +167,11 @@ impl PeerIdentity {
         })
     }
 
+    /// The subject and the connection details, handed over without touching their counts.
+    pub(crate) fn into_parts(self) -> (Arc<TlsSubject>, Arc<TlsConnection>) {
+        (self.subject, self.connection)
+    }
+
     /// The certificate's subject.
     #[must_use]
     pub fn subject(&self) -> &Arc<TlsSubject> {

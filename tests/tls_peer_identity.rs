@@ -14,20 +14,27 @@ use common::tls::tonic_tls;
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpListener;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
-use tonic_authz::tls::{GroupTls, TlsAcceptor};
+use tonic_authz::tls::{GroupTls, PeerConnectInfo, TlsAcceptor};
 use tonic_authz::{AuthInfo, AuthzLayer, CallTarget, Claims, Decision, TlsSubject};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-/// What the service behind the layer saw: tonic's peer certificates and remote address.
-type Behind = (Option<Vec<CertificateDer<'static>>>, Option<SocketAddr>);
+/// What the service behind the layer saw: tonic's peer certificates and remote address, and
+/// how many connection infos the request carried.
+type Behind = (
+    Option<Vec<CertificateDer<'static>>>,
+    Option<SocketAddr>,
+    usize,
+);
 
 /// Records what `tonic::Request::peer_certs` and `remote_addr` read: tonic's TLS connect info.
 fn record(behind: &Mutex<Vec<Behind>>, req: &http::Request<tonic::body::Body>) {
     let info = req.extensions().get::<TlsConnectInfo<TcpConnectInfo>>();
     let certs = info.and_then(|i| i.peer_certs()).map(|c| c.to_vec());
     let remote = info.and_then(|i| i.get_ref().remote_addr());
-    behind.lock().unwrap().push((certs, remote));
+    let infos = usize::from(info.is_some())
+        + usize::from(req.extensions().get::<PeerConnectInfo>().is_some());
+    behind.lock().unwrap().push((certs, remote, infos));
 }
 
 struct Setup {
@@ -153,8 +160,10 @@ async fn the_service_behind_the_layer_sees_tonics_tls_connect_info() {
 
     let behind = s.behind.lock().unwrap();
     assert_eq!(behind.len(), 1);
-    let (certs, remote) = behind[0].clone();
+    let (certs, remote, infos) = behind[0].clone();
     assert_eq!(certs, Some(vec![leaf.der.clone()]));
+    // The acceptor's own connect info was taken out: tonic's is there in its place.
+    assert_eq!(infos, 1);
     let remote = remote.unwrap();
     assert!(remote.ip().is_loopback());
     assert_ne!(remote.port(), s.addr.port());

@@ -20,34 +20,40 @@ pub(crate) enum Encoding {
     Zstd,
 }
 
+/// The header that says how a call's messages are compressed.
+pub(crate) const GRPC_ENCODING: http::HeaderName = http::HeaderName::from_static("grpc-encoding");
+
 impl Encoding {
+    /// The encoding a `grpc-encoding` value names (none: identity); `None` for one we cannot
+    /// decompress.
+    pub(crate) fn from_value(value: Option<&http::HeaderValue>) -> Option<Encoding> {
+        match value.map(http::HeaderValue::as_bytes) {
+            None | Some(b"identity") => Some(Encoding::Identity),
+            #[cfg(feature = "gzip")]
+            Some(b"gzip") => Some(Encoding::Gzip),
+            #[cfg(feature = "deflate")]
+            Some(b"deflate") => Some(Encoding::Deflate),
+            #[cfg(feature = "zstd")]
+            Some(b"zstd") => Some(Encoding::Zstd),
+            Some(_) => None,
+        }
+    }
+
     /// Reads `grpc-encoding`; an encoding we cannot decompress is refused the way tonic refuses
     /// it, so clients that fall back on that answer keep working.
     pub(crate) fn from_headers(headers: &http::HeaderMap) -> Result<Encoding, Status> {
-        const GRPC_ENCODING: http::HeaderName = http::HeaderName::from_static("grpc-encoding");
-        let Some(value) = headers.get(GRPC_ENCODING) else {
-            return Ok(Encoding::Identity);
-        };
-        match value.as_bytes() {
-            b"identity" => Ok(Encoding::Identity),
-            #[cfg(feature = "gzip")]
-            b"gzip" => Ok(Encoding::Gzip),
-            #[cfg(feature = "deflate")]
-            b"deflate" => Ok(Encoding::Deflate),
-            #[cfg(feature = "zstd")]
-            b"zstd" => Ok(Encoding::Zstd),
-            other => {
-                let name = String::from_utf8_lossy(other);
-                let mut status = Status::unimplemented(format!(
-                    "Content is compressed with `{name}` which isn't supported"
-                ));
-                status.metadata_mut().insert(
-                    "grpc-accept-encoding",
-                    tonic::metadata::MetadataValue::from_static(ACCEPT_ENCODING),
-                );
-                Err(status)
-            }
-        }
+        let value = headers.get(GRPC_ENCODING);
+        Encoding::from_value(value).ok_or_else(|| {
+            let name = String::from_utf8_lossy(value.map_or(&[][..], |v| v.as_bytes()));
+            let mut status = Status::unimplemented(format!(
+                "Content is compressed with `{name}` which isn't supported"
+            ));
+            status.metadata_mut().insert(
+                "grpc-accept-encoding",
+                tonic::metadata::MetadataValue::from_static(ACCEPT_ENCODING),
+            );
+            status
+        })
     }
 }
 

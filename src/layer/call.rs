@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use http::{HeaderName, Request, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use smol_str::SmolStr;
 use tonic::Status;
 use tonic::body::Body;
@@ -20,7 +20,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower_service::Service;
 use tracing::{Instrument, Span};
 
-use super::body::{Encoding, FirstMessage, MessageReader, Prefix};
+use super::body::{Encoding, FirstMessage, GRPC_ENCODING, MessageReader, Prefix};
 use super::cross_namespace::cross_namespace_targets;
 use super::denial::{Denial, DenialKind};
 use super::forward_body::ForwardBody;
@@ -81,9 +81,11 @@ pub(super) fn start<ResBody: Default>(
     keep_compressed: bool,
 ) -> Started<ResBody> {
     let call = Call::start(shared, req, keep_compressed);
-    strip_principal_headers(req.headers_mut());
-    let credentials = credentials(shared, req);
-    let mut read = Read::default();
+    let (credentials, encoding) = read_headers(shared, req);
+    let mut read = Read {
+        encoding,
+        ..Read::default()
+    };
     match call.decide_now(credentials, req, &mut read) {
         Now::Ended(ending) => match call.finish(ending).then(req, read.prefix, shared) {
             None => Started::Forward,
@@ -159,6 +161,9 @@ impl Waiting {
 struct Read {
     reader: MessageReader,
     prefix: Prefix,
+    /// How the messages are compressed, from the headers; `None` when the encoding is one the
+    /// layer cannot read.
+    encoding: Option<Encoding>,
 }
 
 /// Where a call that had to wait goes on.
@@ -304,7 +309,7 @@ impl<'a> Call<'a> {
             Poll::Ready(Err(status)) => return Now::Ended(Ending::Malformed(status)),
             Poll::Pending => return Now::Wait(Resume::Message(claims)),
         };
-        self.span.record("namespace", namespace.as_str());
+        self.record("namespace", namespace.as_str());
         self.decision_now(claims, namespace, request)
     }
 
@@ -350,7 +355,7 @@ impl<'a> Call<'a> {
             Ok(first) => first,
             Err(status) => return Ending::Malformed(status),
         };
-        self.span.record("namespace", namespace.as_str());
+        self.record("namespace", namespace.as_str());
         self.decision(claims, namespace, request).await
     }
 
@@ -367,7 +372,7 @@ impl<'a> Call<'a> {
             Ok(first) => first,
             Err(status) => return Ending::Malformed(status),
         };
-        self.span.record("namespace", namespace.as_str());
+        self.record("namespace", namespace.as_str());
         let claims = match self.claims(credentials, request.as_ref()).await {
             Ok(claims) => claims,
             Err(error) => return Ending::MapperFailed { namespace, error },
@@ -384,7 +389,7 @@ impl<'a> Call<'a> {
     /// Puts the caller's subject into the span.
     fn record_subject(&self, claims: Option<&Claims>) {
         if let Some(c) = claims {
-            self.span.record("subject", c.subject());
+            self.record("subject", c.subject());
         }
     }
 
@@ -447,9 +452,13 @@ impl<'a> Call<'a> {
         if !self.wants_request(authorizer_needs) {
             return Poll::Ready(Ok((SmolStr::default(), None)));
         }
-        let encoding = match Encoding::from_headers(req.headers()) {
-            Ok(encoding) => encoding,
-            Err(status) => return Poll::Ready(Err(status)),
+        let encoding = match read.encoding {
+            Some(encoding) => encoding,
+            // The refusal, from the header itself.
+            None => match Encoding::from_headers(req.headers()) {
+                Ok(encoding) => encoding,
+                Err(status) => return Poll::Ready(Err(status)),
+            },
         };
         let limit = self.shared.max_message_size;
         read.reader
@@ -720,9 +729,11 @@ impl<'a> Call<'a> {
         let outcome = ending.outcome(dry_run);
         if let (true, Some(started)) = (ending.authorized(), self.started) {
             let elapsed = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            self.span.record("latency_us", elapsed);
+            self.record("latency_us", elapsed);
         }
-        ending.record(&self.span);
+        if !self.span.is_disabled() {
+            ending.record(&self.span);
+        }
         if let Ending::Decided { earlier, .. } = &ending {
             for namespace in earlier {
                 self.shared
@@ -733,7 +744,7 @@ impl<'a> Call<'a> {
         self.shared
             .meters
             .record(self.meter(), ending.namespace(), outcome);
-        self.span.in_scope(|| ending.log());
+        self.in_scope(|| ending.log());
         self.audit(&ending, outcome);
         // What a refusal is matters only to a style or hook that reshapes the answer.
         let reshaped = !dry_run && self.shared.denials.reshapes();
@@ -755,6 +766,14 @@ impl<'a> Call<'a> {
     /// Where the method's metric keys are: `None` for a method no table knows.
     fn meter(&self) -> Option<usize> {
         self.plan.map(|p| p.meter)
+    }
+
+    /// Puts `value` into the span's `field`, when something listens: a disabled span still
+    /// looks the field up by name.
+    fn record(&self, field: &str, value: impl tracing::Value) {
+        if !self.span.is_disabled() {
+            self.span.record(field, value);
+        }
     }
 
     /// `step` run inside the call's span, so its events carry the call's fields; when nothing
@@ -998,48 +1017,105 @@ impl Next {
     }
 }
 
-/// Removes the principal headers, which only the layer may set. A caller rarely sends them,
-/// so one pass over the request's few header names usually finds none and removes nothing,
-/// rather than hashing both names on every call.
-fn strip_principal_headers(headers: &mut http::HeaderMap) {
-    if headers.keys().any(|name| PRINCIPAL_HEADERS.contains(name)) {
-        for name in &PRINCIPAL_HEADERS {
-            headers.remove(name);
+/// The request headers the layer reads, found in one pass over the header map rather than
+/// one hashed lookup each: a request has a handful of headers, and comparing their names is
+/// cheaper than hashing ours. Each is its name's first value (gRPC metadata semantics, as
+/// Temporal: a repeated header's first value wins); the principal headers, which only the
+/// layer may set, are never read as any of them.
+#[derive(Default)]
+struct Heads<'h> {
+    token: Option<&'h HeaderValue>,
+    extra: Option<&'h HeaderValue>,
+    encoding: Option<&'h HeaderValue>,
+    /// Whether the caller sent a principal header, to be removed.
+    principal: bool,
+}
+
+impl<'h> Heads<'h> {
+    fn of(headers: &'h HeaderMap, shared: &Shared) -> Heads<'h> {
+        let mut heads = Heads::default();
+        for (name, value) in headers {
+            if PRINCIPAL_HEADERS.contains(name) {
+                heads.principal = true;
+                continue;
+            }
+            if *name == shared.auth_header {
+                heads.token.get_or_insert(value);
+            }
+            if *name == shared.extra_header {
+                heads.extra.get_or_insert(value);
+            }
+            if *name == GRPC_ENCODING {
+                heads.encoding.get_or_insert(value);
+            }
         }
+        heads
     }
 }
 
-/// Temporal's `GetAuthInfo`, but for the audience (which may need the request message and is
-/// filled in by [`Call::claims`]): `Ok(None)` when there is no mapper, or no credentials and
-/// the mapper requires them.
-fn credentials(shared: &Shared, req: &mut Request<Body>) -> Result<Option<AuthInfo>, ClaimsError> {
-    let Some(mapper) = &shared.claim_mapper else {
-        return Ok(None);
+/// Reads the request's headers once: strips the principal headers (a caller rarely sends
+/// them, so usually nothing is removed) and gathers the credentials, and says how the
+/// messages are compressed (`None`: an encoding the layer cannot read, refused if the body is
+/// read).
+fn read_headers(
+    shared: &Shared,
+    req: &mut Request<Body>,
+) -> (Result<Option<AuthInfo>, ClaimsError>, Option<Encoding>) {
+    let heads = Heads::of(req.headers(), shared);
+    let encoding = Encoding::from_value(heads.encoding);
+    let texts = shared.claim_mapper.as_ref().map(|_| {
+        // The token's text is usually the thread's last token (`token_text`).
+        let token = header_text(heads.token, &shared.auth_header, token_text::text_of);
+        let extra = header_text(heads.extra, &shared.extra_header, new_text);
+        (token, extra)
+    });
+    if heads.principal {
+        for name in &PRINCIPAL_HEADERS {
+            req.headers_mut().remove(name);
+        }
+    }
+    let credentials = match texts {
+        Some((token, extra)) => credentials(shared, token, extra, req.extensions_mut()),
+        None => Ok(None),
     };
-    // The token's text is usually the thread's last token (`token_text`).
-    let token = first_header(req.headers(), &shared.auth_header, token_text::text_of)?;
-    let (tls_subject, tls_connection) = peer_credentials(req.extensions_mut());
-    if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
+    (credentials, encoding)
+}
+
+/// Temporal's `GetAuthInfo`, but for the audience (which may need the request message and is
+/// filled in by [`Call::claims`]): `Ok(None)` when there is no credentials and the mapper
+/// requires them.
+fn credentials(
+    shared: &Shared,
+    token: Result<String, ClaimsError>,
+    extra: Result<String, ClaimsError>,
+    extensions: &mut http::Extensions,
+) -> Result<Option<AuthInfo>, ClaimsError> {
+    let token = token?;
+    let (tls_subject, tls_connection) = peer_credentials(extensions);
+    let required = shared
+        .claim_mapper
+        .as_ref()
+        .is_some_and(|m| m.auth_info_required());
+    if tls_subject.is_none() && token.is_empty() && required {
         return Ok(None);
     }
     Ok(Some(AuthInfo {
         auth_token: token,
         tls_subject,
         tls_connection,
-        extra_data: first_header(req.headers(), &shared.extra_header, new_text)?,
+        extra_data: extra?,
         audience: String::new(),
     }))
 }
 
-/// The first value of a credentials header as text (gRPC metadata semantics, as Temporal: a
-/// repeated header's first value wins), made by `text`. Bytes that are not UTF-8 are refused,
-/// never guessed.
-fn first_header(
-    headers: &http::HeaderMap,
+/// A credentials header's value as text, made by `text`; empty when absent. Bytes that are
+/// not UTF-8 are refused, never guessed.
+fn header_text(
+    value: Option<&HeaderValue>,
     name: &HeaderName,
     text: fn(&[u8]) -> Option<String>,
 ) -> Result<String, ClaimsError> {
-    match headers.get(name) {
+    match value {
         None => Ok(String::new()),
         Some(v) => text(v.as_bytes()).ok_or_else(|| {
             ClaimsError::new(
@@ -1077,29 +1153,28 @@ fn peer_addr(_extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
 
 /// The verified client certificate's subject and connection info, when there is one. Our
 /// acceptor parses the certificate once per connection and hands it over in
-/// [`tls::PeerConnectInfo`], whose parts the call shares rather than copies; tonic's connect
-/// info is put back for the service behind the layer. With tonic's own TLS only the raw chain
-/// is there, so it is parsed here.
+/// [`tls::PeerConnectInfo`], which the layer takes out of the request: its parts move into the
+/// call, and tonic's own connect info takes its place for the service behind the layer (one
+/// entry for one, so the request's extensions do not outgrow their first table). With tonic's
+/// own TLS only the raw chain is there, so it is parsed here.
 #[cfg(feature = "tls")]
 fn peer_credentials(extensions: &mut http::Extensions) -> PeerCredentials {
-    let shared = |peer: Option<&PeerIdentity>| match peer {
-        Some(p) => (
-            Some(Arc::clone(p.subject())),
-            Some(Arc::clone(p.connection())),
-        ),
-        None => (None, None),
-    };
-    if let Some(info) = extensions.get::<tls::PeerConnectInfo>() {
-        let credentials = shared(info.peer_identity());
-        let tonic_info = info.tonic().clone();
+    if let Some(info) = extensions.remove::<tls::PeerConnectInfo>() {
+        let (tonic_info, peer) = info.into_parts();
         extensions.insert(tonic_info);
-        return credentials;
+        return match peer.map(PeerIdentity::into_parts) {
+            Some((subject, connection)) => (Some(subject), Some(connection)),
+            None => (None, None),
+        };
     }
     let parsed = extensions
         .get::<TlsConnectInfo<TcpConnectInfo>>()
         .and_then(|info| info.peer_certs())
         .and_then(|certs| PeerIdentity::from_chain(&certs));
-    shared(parsed.as_ref())
+    match parsed.map(PeerIdentity::into_parts) {
+        Some((subject, connection)) => (Some(subject), Some(connection)),
+        None => (None, None),
+    }
 }
 
 /// Without the `tls` feature no certificate is read: the mappers see header credentials only.

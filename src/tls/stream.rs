@@ -111,9 +111,10 @@ impl AsyncWrite for TlsServerStream {
 /// What a request served through [`TlsAcceptor`](super::TlsAcceptor) finds in its extensions:
 /// the peer identity parsed at the handshake, and tonic's own TLS connect info.
 ///
-/// The authorization layer also puts tonic's `TlsConnectInfo<TcpConnectInfo>` into the
-/// request it forwards, so the service behind it can use `tonic::Request::remote_addr` and
-/// `peer_certs` as with tonic's own TLS.
+/// The authorization layer takes it out of the request and hands its identity to the claim
+/// mapper; the request it forwards carries tonic's `TlsConnectInfo<TcpConnectInfo>` in its
+/// place (so the service behind it can use `tonic::Request::remote_addr` and `peer_certs` as
+/// with tonic's own TLS) and the caller's [`Claims`](crate::Claims).
 #[derive(Clone, Debug)]
 pub struct PeerConnectInfo {
     tonic: TlsConnectInfo<TcpConnectInfo>,
@@ -132,6 +133,11 @@ impl PeerConnectInfo {
     #[must_use]
     pub fn tonic(&self) -> &TlsConnectInfo<TcpConnectInfo> {
         &self.tonic
+    }
+
+    /// tonic's TLS connect info and the peer identity, moved out.
+    pub(crate) fn into_parts(self) -> (TlsConnectInfo<TcpConnectInfo>, Option<PeerIdentity>) {
+        (self.tonic, self.peer)
     }
 
     /// The peer's certificate chain as presented, leaf first.
