@@ -10,14 +10,18 @@
 # One call in flight on one connection keeps every call's path the same (no batching of
 # reads and writes across calls, which changes with load), so the difference between the arms
 # is the layer's own work per call, plus what it changes in the calls around it (the
-# extensions the router inserts into, the body the handler reads).
+# extensions the router inserts into, the body the handler reads). With CONCURRENCY and
+# CONNECTIONS as `compare.sh` runs them (64 over 4) and RATE=0, the server works as at full
+# load: frames of many calls are read together, and a call may be handed to the layer before
+# its message has arrived, which is the path a call that must wait takes.
 #
 # Only the measured window is counted (instrumentation is switched on after a warm-up and
 # off before the server stops), so start-up, certificate loading and the TLS handshakes of
 # the warm-up are not in the figure.
 #
 # Usage: examples/bench/instructions.sh
-# Environment: TRANSPORTS ("plaintext mtls"), ENCODINGS ("identity"), RATE (400 calls/s),
+# Environment: TRANSPORTS ("plaintext mtls"), ENCODINGS ("identity"), RATE (400 calls/s; 0:
+#              as fast as the server answers), CONCURRENCY (1), CONNECTIONS (1),
 #              DURATION (5 seconds), METHOD (describe-namespace), PORT (17234),
 #              FRONTEND (the frontend binary; default the one built here), SKIP_BUILD (unset),
 #              KEEP (unset; a directory to keep the callgrind files in, for callgrind_annotate).
@@ -28,6 +32,8 @@ set -euo pipefail
 transports=${TRANSPORTS:-plaintext mtls}
 encodings=${ENCODINGS:-identity}
 rate=${RATE:-400}
+concurrency=${CONCURRENCY:-1}
+connections=${CONNECTIONS:-1}
 duration=${DURATION:-5}
 method=${METHOD:-describe-namespace}
 port=${PORT:-17234}
@@ -62,7 +68,7 @@ load() { # transport encoding duration
     fi
     if [ "$2" = gzip ]; then args+=(--gzip); fi
     LOADGEN_TOKEN="$(cat "$work/token")" "$bin/loadgen" --address "127.0.0.1:$port" "${args[@]}" \
-        --method "$method" --concurrency 1 --connections 1 --rate "$rate" \
+        --method "$method" --concurrency "$concurrency" --connections "$connections" --rate "$rate" \
         --duration "$3" --warmup 0 --json
 }
 
