@@ -171,7 +171,7 @@ async fn a_key_removed_from_the_jwks_invalidates_the_tokens_it_signed() {
 }
 
 #[tokio::test]
-async fn answers_without_waiting_only_from_the_cache() {
+async fn answers_without_waiting_unless_the_key_must_be_found() {
     let (builder, now) = mapper_with_clock();
     let mapper = builder.build();
     let mut payload = temporal_payload(NOW, &["default:write"]);
@@ -182,8 +182,10 @@ async fn answers_without_waiting_only_from_the_cache() {
         info.audience = audience.to_owned();
         info
     };
-    // Not verified yet: only `get_claims` can answer, and asking verified nothing.
-    assert!(mapper.get_claims_now(&info(&token, "")).is_none());
+    // A key id the provider does not hold: only `get_claims` can answer (a provider may
+    // fetch keys for it), and asking verified nothing.
+    let unknown_kid = rsa().sign("not-held", &payload);
+    assert!(mapper.get_claims_now(&info(&unknown_kid, "")).is_none());
     assert_eq!(mapper.verifications(), 0);
     // A malformed header and a missing token need no verification.
     let malformed = mapper
@@ -197,7 +199,13 @@ async fn answers_without_waiting_only_from_the_cache() {
         .expect("no token: empty claims");
     assert_eq!(empty.auth_type(), "jwt");
 
-    let verified = map(&mapper, &token, "").await.expect("valid");
+    // A token whose key is held: verified now, and cached for the next call.
+    let verified = mapper
+        .get_claims_now(&info(&token, ""))
+        .expect("answered: its key is held")
+        .expect("valid");
+    assert_eq!(mapper.verifications(), 1);
+    assert_eq!(map(&mapper, &token, "").await.expect("valid"), verified);
     let cached = mapper
         .get_claims_now(&info(&token, "test-audience"))
         .expect("cached")

@@ -27,7 +27,9 @@ pub trait TokenKeyProvider: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Arc<VerificationKey>, ClaimsError>>;
 
     /// The key held now for `alg` and `kid`, without any I/O. The verified-token cache uses
-    /// it to drop tokens whose signing key has left the key set.
+    /// it to drop tokens whose signing key has left the key set, and the JWT claim mapper
+    /// verifies a token not in its cache with it, without waiting on [`key`](Self::key): when
+    /// it answers `Some`, it must be the key `key` would return.
     fn current_key(&self, alg: JwtAlgorithm, kid: &str) -> Option<Arc<VerificationKey>>;
 
     /// Whether `key` is still the key held for `alg` and `kid`, as [`current_key`] would

@@ -328,28 +328,48 @@ impl Inner {
             return answer;
         }
         let now = self.now();
-        if let Some(cache) = &self.cache {
-            cache.count_miss();
-        }
-        let verified = Arc::new(self.verify(jwt, now).await?);
-        if let Some(cache) = &self.cache {
-            cache.insert(jwt, Arc::clone(&verified), now);
-        }
-        verified.audience.check(audience)?;
-        Ok(verified.claims.clone())
+        let verified = self.verify(jwt, now).await;
+        self.settle(jwt, verified, now, audience)
     }
 
-    /// The answer that needs no verification: a malformed header, no token, or a token in
-    /// the cache. `None` when the token must be verified.
+    /// The answer that needs no waiting: a malformed header, no token, a token in the cache,
+    /// or a token whose signing key is held now, verified here. `None` when only the key
+    /// provider's `key` can find the key (a `kid` it does not hold, which it may fetch).
     fn claims_now(&self, auth_token: &str, audience: &str) -> Option<Result<Claims, ClaimsError>> {
         let jwt = match bearer_token(auth_token) {
             Err(e) => return Some(Err(e)),
             Ok(None) => return Some(Ok(Claims::new().with_auth_type("jwt"))),
             Ok(Some(jwt)) => jwt,
         };
-        // Without a cache every token is verified: no clock read for nothing.
-        self.cache.as_ref()?;
-        self.cached(jwt, self.now_on_hit(), audience)
+        // Without a cache there is no hit to look for: no clock read for nothing.
+        if self.cache.is_some()
+            && let Some(answer) = self.cached(jwt, self.now_on_hit(), audience)
+        {
+            return Some(answer);
+        }
+        let now = self.now();
+        let verified = self.verify_now(jwt, now)?;
+        Some(self.settle(jwt, verified, now, audience))
+    }
+
+    /// What a verification of a token not in the cache comes to: counted as a miss, cached
+    /// when it passed, then checked against the call's audience.
+    fn settle(
+        &self,
+        jwt: &str,
+        verified: Result<VerifiedToken, ClaimsError>,
+        now: i64,
+        audience: &str,
+    ) -> Result<Claims, ClaimsError> {
+        if let Some(cache) = &self.cache {
+            cache.count_miss();
+        }
+        let verified = Arc::new(verified?);
+        if let Some(cache) = &self.cache {
+            cache.insert(jwt, Arc::clone(&verified), now);
+        }
+        verified.audience.check(audience)?;
+        Ok(verified.claims.clone())
     }
 
     /// The answer from the cache entry for `jwt`, with every check a hit makes (expiry, the
@@ -384,6 +404,37 @@ impl Inner {
 
     /// The full check of a token not in the cache (all but the audience).
     async fn verify(&self, jwt: &str, now: i64) -> Result<VerifiedToken, ClaimsError> {
+        let (token, issuer) = self.unverified(jwt)?;
+        let key = self
+            .issuers
+            .get(issuer)
+            .keys
+            .key(token.alg, &token.kid)
+            .await?;
+        self.verify_with(token, issuer, key, now)
+    }
+
+    /// [`verify`](Self::verify) without waiting, when the token's key is held now (the
+    /// provider's `current_key`, which is the key its `key` returns); `None` when it is not.
+    fn verify_now(&self, jwt: &str, now: i64) -> Option<Result<VerifiedToken, ClaimsError>> {
+        let (token, issuer) = match self.unverified(jwt) {
+            Ok(parsed) => parsed,
+            Err(e) => return Some(Err(e)),
+        };
+        let key = self
+            .issuers
+            .get(issuer)
+            .keys
+            .current_key(token.alg, &token.kid)?;
+        Some(self.verify_with(token, issuer, key, now))
+    }
+
+    /// The token's parts and the issuer it is routed to, when its algorithm is one that
+    /// issuer accepts.
+    fn unverified<'t>(
+        &self,
+        jwt: &'t str,
+    ) -> Result<(token::UnverifiedToken<'t>, usize), ClaimsError> {
         let token = token::parse(jwt, self.issuers.algorithms())?;
         let issuer = self.issuers.route(&token.payload)?;
         let policy = self.issuers.get(issuer);
@@ -393,7 +444,19 @@ impl Inner {
                 format!("signing method {} is invalid", token.alg),
             ));
         }
-        let key = policy.keys.key(token.alg, &token.kid).await?;
+        Ok((token, issuer))
+    }
+
+    /// The checks of a parsed token with the key its issuer holds for it: the signature,
+    /// the times, the issuer, the audience against the issuer's, and the claims.
+    fn verify_with(
+        &self,
+        token: token::UnverifiedToken<'_>,
+        issuer: usize,
+        key: Arc<crate::keys::VerificationKey>,
+        now: i64,
+    ) -> Result<VerifiedToken, ClaimsError> {
+        let policy = self.issuers.get(issuer);
         if !key.supports(token.alg) {
             return Err(ClaimsError::new(
                 ClaimsErrorKind::Algorithm,
