@@ -1082,7 +1082,7 @@ fn read_headers(
 }
 
 /// Temporal's `GetAuthInfo`, but for the audience (which may need the request message and is
-/// filled in by [`Call::claims`]): `Ok(None)` when there is no credentials and the mapper
+/// filled in by [`Call::claims`]): `Ok(None)` when there are no credentials and the mapper
 /// requires them.
 fn credentials(
     shared: &Shared,
