@@ -192,14 +192,13 @@ pub fn token(
     issuer: Option<&str>,
 ) -> Result<Option<Claims>, ClaimsError> {
     // The split's quick path for headers that start `Bearer ` must agree with the rule it
-    // shortens: split on the first space, the scheme `bearer` in any case.
-    let rule = match auth_header.split_once(' ') {
-        _ if auth_header.is_empty() => Some(None),
-        Some((scheme, jwt)) if scheme.eq_ignore_ascii_case("bearer") => Some(Some(jwt)),
-        _ => None,
-    };
+    // shortens.
     let split = bearer_token(auth_header);
-    assert_eq!(split.as_ref().ok().copied(), rule, "bearer split");
+    assert_eq!(
+        split.as_ref().ok().copied(),
+        jwt_token::bearer_split_rule(auth_header),
+        "bearer split"
+    );
     let Some(jwt) = split? else {
         return Ok(None);
     };

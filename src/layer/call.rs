@@ -32,8 +32,8 @@ use super::token_text;
 use super::{Audience, MethodPlan, Shared};
 use crate::temporal::RESPOND_WORKFLOW_TASK_COMPLETED;
 use crate::{
-    AuditDecisions, AuditRecord, AuthInfo, CallTarget, Claims, ClaimsError, ClaimsErrorKind,
-    Decision, RequestMessage, TlsConnection, TlsSubject,
+    AuditDecisions, AuditRecord, AuthInfo, CallTarget, ClaimMapper, Claims, ClaimsError,
+    ClaimsErrorKind, Decision, RequestMessage, TlsConnection, TlsSubject,
 };
 #[cfg(feature = "tls")]
 use crate::{PeerIdentity, tls};
@@ -1063,11 +1063,11 @@ fn read_headers(
 ) -> (Result<Option<AuthInfo>, ClaimsError>, Option<Encoding>) {
     let heads = Heads::of(req.headers(), shared);
     let encoding = Encoding::from_value(heads.encoding);
-    let texts = shared.claim_mapper.as_ref().map(|_| {
+    let texts = shared.claim_mapper.as_deref().map(|mapper| {
         // The token's text is usually the thread's last token (`token_text`).
         let token = header_text(heads.token, &shared.auth_header, token_text::text_of);
         let extra = header_text(heads.extra, &shared.extra_header, new_text);
-        (token, extra)
+        (mapper, token, extra)
     });
     if heads.principal {
         for name in &PRINCIPAL_HEADERS {
@@ -1075,7 +1075,7 @@ fn read_headers(
         }
     }
     let credentials = match texts {
-        Some((token, extra)) => credentials(shared, token, extra, req.extensions_mut()),
+        Some((mapper, token, extra)) => credentials(mapper, token, extra, req.extensions_mut()),
         None => Ok(None),
     };
     (credentials, encoding)
@@ -1085,18 +1085,14 @@ fn read_headers(
 /// filled in by [`Call::claims`]): `Ok(None)` when there are no credentials and the mapper
 /// requires them.
 fn credentials(
-    shared: &Shared,
+    mapper: &dyn ClaimMapper,
     token: Result<String, ClaimsError>,
     extra: Result<String, ClaimsError>,
     extensions: &mut http::Extensions,
 ) -> Result<Option<AuthInfo>, ClaimsError> {
     let token = token?;
     let (tls_subject, tls_connection) = peer_credentials(extensions);
-    let required = shared
-        .claim_mapper
-        .as_ref()
-        .is_some_and(|m| m.auth_info_required());
-    if tls_subject.is_none() && token.is_empty() && required {
+    if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
         return Ok(None);
     }
     Ok(Some(AuthInfo {
@@ -1159,19 +1155,18 @@ fn peer_addr(_extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
 /// own TLS only the raw chain is there, so it is parsed here.
 #[cfg(feature = "tls")]
 fn peer_credentials(extensions: &mut http::Extensions) -> PeerCredentials {
-    if let Some(info) = extensions.remove::<tls::PeerConnectInfo>() {
-        let (tonic_info, peer) = info.into_parts();
-        extensions.insert(tonic_info);
-        return match peer.map(PeerIdentity::into_parts) {
-            Some((subject, connection)) => (Some(subject), Some(connection)),
-            None => (None, None),
-        };
-    }
-    let parsed = extensions
-        .get::<TlsConnectInfo<TcpConnectInfo>>()
-        .and_then(|info| info.peer_certs())
-        .and_then(|certs| PeerIdentity::from_chain(&certs));
-    match parsed.map(PeerIdentity::into_parts) {
+    let peer = match extensions.remove::<tls::PeerConnectInfo>() {
+        Some(info) => {
+            let (tonic_info, peer) = info.into_parts();
+            extensions.insert(tonic_info);
+            peer
+        }
+        None => extensions
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(|info| info.peer_certs())
+            .and_then(|certs| PeerIdentity::from_chain(&certs)),
+    };
+    match peer.map(PeerIdentity::into_parts) {
         Some((subject, connection)) => (Some(subject), Some(connection)),
         None => (None, None),
     }

@@ -156,19 +156,20 @@ fn header_payload_len(token: &str) -> usize {
     token.rfind('.').unwrap_or(token.len())
 }
 
+/// The general rule [`bearer_token`]'s quick path for `Bearer ` must agree with: split on the
+/// first space, and the scheme is `bearer` in any case. `None` where it refuses the header.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn bearer_split_rule(h: &str) -> Option<Option<&str>> {
+    if h.is_empty() {
+        return Some(None);
+    }
+    let (scheme, jwt) = h.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(Some(jwt))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The general rule the fast path must agree with: split on the first space, and the
-    /// scheme is `bearer` in any case.
-    fn split_rule(h: &str) -> Option<Option<&str>> {
-        if h.is_empty() {
-            return Some(None);
-        }
-        let (scheme, jwt) = h.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then_some(Some(jwt))
-    }
 
     #[test]
     fn bearer_token_splits_on_the_first_space() {
@@ -192,7 +193,7 @@ mod tests {
             "a.b.c",
         ] {
             let fast = bearer_token(h).ok();
-            assert_eq!(fast, split_rule(h), "{h:?}");
+            assert_eq!(fast, bearer_split_rule(h), "{h:?}");
         }
         assert_eq!(bearer_token("bEaReR t").unwrap(), Some("t"));
         assert_eq!(
