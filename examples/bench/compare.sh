@@ -43,21 +43,8 @@ transports=${TRANSPORTS:-plaintext mtls}
 encodings=${ENCODINGS:-identity gzip}
 pin=${PIN:-1}
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
-if [ -z "${SKIP_BUILD:-}" ]; then
-    cargo build --release -p tonic-authz-examples --bin frontend --bin loadgen
-fi
-bin=$root/target/release
-
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-"$root/examples/bench/fixtures.sh" "$work"
+# shellcheck source=examples/bench/common.sh
+. "$(dirname "$0")/common.sh"
 
 server_cpu=()
 load_cpu=()
@@ -65,20 +52,6 @@ if [ "$pin" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     server_cpu=(taskset -c 0)
     load_cpu=(taskset -c 1)
 fi
-
-server_args() { # transport variant
-    local args=()
-    if [ "$1" = mtls ]; then
-        args+=(--tls-cert "$work/server.pem" --tls-key "$work/server.key"
-            --tls-client-ca "$work/ca.pem" --require-client-auth)
-    fi
-    case "$2" in
-        layer | before) args+=(--jwks-uri "file://$work/jwks.json") ;;
-        control) args+=(--no-authz --bench-busy-ns "$CONTROL_NS") ;;
-        *) args+=(--no-authz) ;;
-    esac
-    echo "${args[@]}"
-}
 
 start_server() {
     local exe=${FRONTEND:-$bin/frontend}

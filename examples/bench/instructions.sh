@@ -43,22 +43,9 @@ if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null
     exit 1
 fi
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
-if [ -z "${SKIP_BUILD:-}" ]; then
-    cargo build --release -p tonic-authz-examples --bin frontend --bin loadgen
-fi
-bin=$root/target/release
+# shellcheck source=examples/bench/common.sh
+. "$(dirname "$0")/common.sh"
 exe=${FRONTEND:-$bin/frontend}
-
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-"$root/examples/bench/fixtures.sh" "$work"
 if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; fi
 
 load() { # transport encoding duration
@@ -73,16 +60,8 @@ load() { # transport encoding duration
 }
 
 run() { # transport encoding variant -> prints "calls instructions"
-    local args=() out=$work/callgrind.out
-    if [ "$1" = mtls ]; then
-        args+=(--tls-cert "$work/server.pem" --tls-key "$work/server.key"
-            --tls-client-ca "$work/ca.pem" --require-client-auth)
-    fi
-    if [ "$3" = layer ]; then
-        args+=(--jwks-uri "file://$work/jwks.json")
-    else
-        args+=(--no-authz)
-    fi
+    local args out=$work/callgrind.out
+    read -r -a args <<< "$(server_args "$1" "$3")"
     rm -f "$out"
     RUST_LOG=warn valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
         "$exe" --listen "127.0.0.1:$port" "${args[@]}" > "$work/server.out" 2> "$work/server.err" &
