@@ -1,15 +1,17 @@
 # Sourced by the benchmark scripts that run the `frontend` against `loadgen`: goes to the
-# repository root, builds both binaries in release mode (unless SKIP_BUILD is set), makes a
-# work directory holding `fixtures.sh`'s certificates, JWK Set and token, and on exit stops
-# the server whose pid is in `server_pid` and removes the directory.
+# repository root, builds both binaries with the cargo profile PROFILE (default `release`;
+# `release-lto` links the whole program at once, see the workspace manifest) unless
+# SKIP_BUILD is set, makes a work directory holding `fixtures.sh`'s certificates, JWK Set and
+# token, and on exit stops the server whose pid is in `server_pid` and removes the directory.
 # Defines: root, bin, work, server_pid, and server_args.
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+profile=${PROFILE:-release}
 if [ -z "${SKIP_BUILD:-}" ]; then
-    cargo build --release -p tonic-authz-examples --bin frontend --bin loadgen
+    cargo build --profile "$profile" -p tonic-authz-examples --bin frontend --bin loadgen
 fi
-bin=$root/target/release
+bin=$root/target/$profile
 
 work=$(mktemp -d)
 server_pid=

@@ -20,7 +20,9 @@
 #              RATE (calls/s offered, per encoding: "identity=N gzip=M"; unset = as fast
 #              as possible; set it below what the slower arm sustains so both arms do the same
 #              work per second), FRONTEND (the frontend binary to measure; default the one built here, e.g. an
-#              older build to compare releases), SKIP_BUILD (unset),
+#              older build to compare releases), SKIP_BUILD (unset), PROFILE (the cargo
+#              profile to build and run: `release`, or `release-lto` for a server linked as
+#              one unit),
 #              CONTROL_NS (unset; N adds a third arm, the bare server spending N ns of CPU
 #              busy in every call: the control for what the layer's added CPU alone does to
 #              throughput and latency at this load, whatever spends it),

@@ -24,9 +24,20 @@
 #              as fast as the server answers), CONCURRENCY (1), CONNECTIONS (1),
 #              DURATION (5 seconds), METHOD (describe-namespace), PORT (17234),
 #              FRONTEND (the frontend binary; default the one built here), SKIP_BUILD (unset),
-#              KEEP (unset; a directory to keep the callgrind files in, for callgrind_annotate).
+#              PROFILE (the cargo profile: `release`, or `release-lto`),
+#              KEEP (unset; a directory to keep the callgrind files in, for callgrind_annotate),
+#              CACHE_SIM (unset; 1 also simulates the caches: a 32 KiB instruction cache, a
+#              32 KiB data cache and a 512 KiB last level, each 8-way with 64-byte lines, the
+#              sizes of one core of the benchmark machine, and reports misses per call).
 # Prints one line per run, then per configuration the instructions per call of each arm and
-# their difference and ratio.
+# their difference and ratio; with CACHE_SIM=1 also the instruction-cache misses and the
+# last-level misses (instruction and data) per call of each arm, and their ratios.
+#
+# Why the caches: on a server this busy, much of a call's time goes to fetching code and
+# data that the rest of the call evicted, so work that touches more distinct code or memory
+# costs more than its instruction count says. The simulated misses show that share; they
+# depend on where the linker placed the code, so two builds are compared by instructions,
+# and misses describe one build.
 set -euo pipefail
 
 transports=${TRANSPORTS:-plaintext mtls}
@@ -37,6 +48,10 @@ connections=${CONNECTIONS:-1}
 duration=${DURATION:-5}
 method=${METHOD:-describe-namespace}
 port=${PORT:-17234}
+cache_sim=()
+if [ "${CACHE_SIM:-}" = 1 ]; then
+    cache_sim=(--cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=524288,8,64)
+fi
 
 if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null; then
     echo "instructions.sh needs valgrind (callgrind and callgrind_control)" >&2
@@ -64,6 +79,7 @@ run() { # transport encoding variant -> prints "calls instructions"
     read -r -a args <<< "$(server_args "$1" "$3")"
     rm -f "$out"
     RUST_LOG=warn valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+        "${cache_sim[@]}" \
         "$exe" --listen "127.0.0.1:$port" "${args[@]}" > "$work/server.out" 2> "$work/server.err" &
     server_pid=$!
     for _ in $(seq 1 600); do
@@ -84,11 +100,24 @@ run() { # transport encoding variant -> prints "calls instructions"
     kill "$server_pid"
     wait "$server_pid" 2>/dev/null || true
     server_pid=
-    local calls instructions
+    local calls
     calls=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert set(d["codes"]) == {"Ok"}, d["codes"]; print(d["calls"])' "$line")
-    instructions=$(sed -n 's/^totals: //p' "$out")
     if [ -n "${KEEP:-}" ]; then cp "$out" "$KEEP/callgrind.$1.$2.$3"; fi
-    echo "$calls $instructions"
+    # Instructions, then instruction-cache misses and last-level misses ("-" unsimulated).
+    echo "$calls $(python3 - "$out" <<'PY'
+import sys
+events = totals = None
+for line in open(sys.argv[1]):
+    if line.startswith("events:"):
+        events = line.split()[1:]
+    elif line.startswith("totals:"):
+        totals = dict(zip(events, map(int, line.split()[1:])))
+if "I1mr" in totals:
+    print(totals["Ir"], totals["I1mr"], totals["ILmr"] + totals["DLmr"] + totals["DLmw"])
+else:
+    print(totals["Ir"], "-", "-")
+PY
+)"
 }
 
 results=$work/results
@@ -96,9 +125,9 @@ results=$work/results
 for transport in $transports; do
     for encoding in $encodings; do
         for variant in layer none; do
-            read -r calls instructions < <(run "$transport" "$encoding" "$variant")
+            read -r calls instructions i1 ll < <(run "$transport" "$encoding" "$variant")
             echo "$transport $encoding $variant: $calls calls, $instructions instructions"
-            echo "$transport/$encoding $variant $calls $instructions" >> "$results"
+            echo "$transport/$encoding $variant $calls $instructions $i1 $ll" >> "$results"
         done
     done
 done
@@ -107,12 +136,23 @@ python3 - "$results" <<'PY'
 import sys
 runs = {}
 for line in open(sys.argv[1]):
-    config, variant, calls, instructions = line.split()
-    runs.setdefault(config, {})[variant] = int(instructions) / int(calls)
+    config, variant, calls, *counts = line.split()
+    runs.setdefault(config, {})[variant] = [
+        None if c == "-" else int(c) / int(calls) for c in counts
+    ]
 print()
 print("| configuration | instructions per call, layer / none | added | ratio |")
 print("|---|---|---|---|")
 for config, r in runs.items():
-    print(f"| {config} | {r['layer']:.0f} / {r['none']:.0f} | {r['layer'] - r['none']:.0f} "
-          f"| {r['layer'] / r['none']:.3f} |")
+    layer, none = r["layer"][0], r["none"][0]
+    print(f"| {config} | {layer:.0f} / {none:.0f} | {layer - none:.0f} | {layer / none:.3f} |")
+if all(r["layer"][1] is not None for r in runs.values()):
+    print()
+    print("| configuration | instruction-cache misses per call, layer / none | ratio "
+          "| last-level misses per call, layer / none | ratio |")
+    print("|---|---|---|---|---|")
+    for config, r in runs.items():
+        (_, li, ll), (_, ni, nl) = r["layer"], r["none"]
+        print(f"| {config} | {li:.0f} / {ni:.0f} | {li / ni:.3f} | {ll:.1f} / {nl:.1f} "
+              f"| {ll / nl:.3f} |")
 PY
