@@ -74,7 +74,7 @@ load() { # transport encoding duration
         --duration "$3" --warmup 0 --json
 }
 
-run() { # transport encoding variant -> prints "calls instructions"
+run() { # transport encoding variant -> prints "calls instructions i1-misses ll-misses"
     local args out=$work/callgrind.out
     read -r -a args <<< "$(server_args "$1" "$3")"
     rm -f "$out"
