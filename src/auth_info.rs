@@ -9,7 +9,7 @@ use crate::peer::{TlsConnection, TlsSubject};
 ///
 /// Build one with [`AuthInfo::default`] and set fields; the struct is `#[non_exhaustive]` so
 /// new sources of identity can be added without breaking claim mappers.
-#[derive(Clone, Default)]
+#[derive(Default)]
 #[non_exhaustive]
 pub struct AuthInfo {
     /// The first value of the auth header (default `authorization`), verbatim, including any
@@ -24,6 +24,25 @@ pub struct AuthInfo {
     pub extra_data: String,
     /// The expected JWT audience for this call; empty means "do not check".
     pub audience: String,
+    /// Which of the layer's token texts `auth_token` is (`layer::token_text`): the same
+    /// number always means the same bytes, so a mapper may answer from what it found for
+    /// that text before without reading the token again. Zero (no text known) in any
+    /// `AuthInfo` the layer did not make, and in every clone: a clone's `auth_token` can be
+    /// changed, the layer's own, lent to a mapper, cannot.
+    pub(crate) text_id: u64,
+}
+
+impl Clone for AuthInfo {
+    fn clone(&self) -> AuthInfo {
+        AuthInfo {
+            auth_token: self.auth_token.clone(),
+            tls_subject: self.tls_subject.clone(),
+            tls_connection: self.tls_connection.clone(),
+            extra_data: self.extra_data.clone(),
+            audience: self.audience.clone(),
+            text_id: 0,
+        }
+    }
 }
 
 impl AuthInfo {
@@ -34,6 +53,31 @@ impl AuthInfo {
             auth_token: token.into(),
             ..AuthInfo::default()
         }
+    }
+}
+
+impl AuthInfo {
+    /// The layer's credentials: `auth_token` is the layer's token text number `text_id`.
+    pub(crate) fn from_layer(
+        auth_token: String,
+        text_id: u64,
+        tls_subject: Option<Arc<TlsSubject>>,
+        tls_connection: Option<Arc<TlsConnection>>,
+        extra_data: String,
+    ) -> AuthInfo {
+        AuthInfo {
+            auth_token,
+            tls_subject,
+            tls_connection,
+            extra_data,
+            audience: String::new(),
+            text_id,
+        }
+    }
+
+    /// Which of the layer's token texts `auth_token` is; zero when none is known.
+    pub(crate) fn text_id(&self) -> u64 {
+        self.text_id
     }
 }
 

@@ -525,7 +525,7 @@ impl<'a> Call<'a> {
         info.audience = self.audience(&info, request);
         match self.in_scope(|| mapper.get_claims_now(&info)) {
             Some(answer) => {
-                token_text::give_back(std::mem::take(&mut info.auth_token));
+                token_text::give_back(std::mem::take(&mut info.auth_token), info.text_id());
                 Ok(answer.map(Some))
             }
             None => Err(info),
@@ -551,7 +551,8 @@ impl<'a> Call<'a> {
             Ok(answer) => answer,
             Err(info) => {
                 let answer = self.claims_later(&info).await;
-                token_text::give_back(info.auth_token);
+                let id = info.text_id();
+                token_text::give_back(info.auth_token, id);
                 answer
             }
         }
@@ -1085,8 +1086,14 @@ fn read_headers(
     let encoding = Encoding::from_value(heads.encoding);
     let texts = shared.claim_mapper.as_deref().map(|mapper| {
         // The token's text is usually the thread's last token (`token_text`).
-        let token = header_text(heads.token, &shared.auth_header, token_text::text_of);
-        let extra = header_text(heads.extra, &shared.extra_header, new_text);
+        let token = match heads.token {
+            None => Ok((String::new(), 0)),
+            Some(v) => token_text::text_of(v).ok_or_else(|| not_utf8(&shared.auth_header)),
+        };
+        let extra = match heads.extra {
+            None => Ok(String::new()),
+            Some(v) => new_text(v.as_bytes()).ok_or_else(|| not_utf8(&shared.extra_header)),
+        };
         (mapper, token, extra)
     });
     if heads.principal {
@@ -1106,35 +1113,22 @@ fn read_headers(
 /// requires them.
 fn credentials(
     mapper: &dyn ClaimMapper,
-    token: Result<String, ClaimsError>,
+    token: Result<(String, u64), ClaimsError>,
     extra: Result<String, ClaimsError>,
     extensions: &mut http::Extensions,
 ) -> Result<Option<AuthInfo>, ClaimsError> {
-    let token = token?;
+    let (token, text_id) = token?;
     let (tls_subject, tls_connection) = peer_credentials(extensions);
     if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
         return Ok(None);
     }
-    Ok(Some(AuthInfo {
-        auth_token: token,
+    Ok(Some(AuthInfo::from_layer(
+        token,
+        text_id,
         tls_subject,
         tls_connection,
-        extra_data: extra?,
-        audience: String::new(),
-    }))
-}
-
-/// A credentials header's value as text, made by `text`; empty when absent. Bytes that are
-/// not UTF-8 are refused, never guessed.
-fn header_text(
-    value: Option<&HeaderValue>,
-    name: &HeaderName,
-    text: fn(&[u8]) -> Option<String>,
-) -> Result<String, ClaimsError> {
-    match value {
-        None => Ok(String::new()),
-        Some(v) => text(v.as_bytes()).ok_or_else(|| not_utf8(name)),
-    }
+        extra?,
+    )))
 }
 
 // The refusals below are built out of line, and `#[cold]` keeps the branches to them out of

@@ -16,8 +16,15 @@
 //! first drops the entries past their maximum age or their token's `exp`, then the one closest
 //! to its maximum age.
 //!
+//! A lookup by a token's text id (`AuthInfo`'s, the layer's number for one exact token text)
+//! first asks the thread's memory of the entry that text found last ([`Recent`]): the same
+//! text id always means the same bytes, so the entry is the one the token would find, and a
+//! call with a repeated token neither reads nor hashes it. Such an entry gets every check a hit
+//! gets, so it is used for no longer than its maximum age, even after the shard has dropped it.
+//!
 //! Lookups are counted in `tonic_authz_token_cache_requests_total{result="hit"|"miss"}`.
 
+use std::cell::RefCell;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -141,9 +148,27 @@ impl Shard {
     }
 }
 
+/// The entry a thread's last looked-up text found, in one cache.
+struct Recent {
+    /// The cache's [`TokenCache::id`].
+    cache: u64,
+    /// The text's id: never zero.
+    text: u64,
+    entry: Arc<VerifiedToken>,
+}
+
+thread_local! {
+    static RECENT: RefCell<Option<Recent>> = const { RefCell::new(None) };
+}
+
+/// The next cache's id, so two caches never take each other's [`Recent`].
+static NEXT_CACHE: AtomicU64 = AtomicU64::new(1);
+
 /// A bounded cache of verified tokens, shared by a mapper's clones.
 #[derive(Debug)]
 pub(crate) struct TokenCache {
+    /// This cache's number among the process's caches, for [`Recent`].
+    id: u64,
     shards: Box<[Shard]>,
     /// How many entries shard `i` may hold: the capacity spread over the shards.
     bounds: Box<[usize]>,
@@ -166,6 +191,7 @@ impl TokenCache {
         let per_shard = capacity / shards;
         let extra = capacity % shards;
         TokenCache {
+            id: NEXT_CACHE.fetch_add(1, Ordering::Relaxed),
             shards: (0..shards).map(|_| Shard::default()).collect(),
             bounds: (0..shards)
                 .map(|i| usize::try_from(per_shard + u64::from(i < extra)).unwrap_or(usize::MAX))
@@ -187,27 +213,69 @@ impl TokenCache {
         (hash, shard)
     }
 
+    /// `read` applied to the entry the thread last found for text `text` (a text id, see
+    /// the module's notes) in this cache, if it is not past its deadline at `now`; `None`
+    /// when the thread remembers none (or `text` is zero). Not counted: the caller counts the
+    /// answer it takes ([`count_hit`](Self::count_hit)).
+    pub(crate) fn recent<T>(
+        &self,
+        text: u64,
+        now: i64,
+        read: impl FnOnce(&VerifiedToken) -> T,
+    ) -> Option<T> {
+        if text == 0 {
+            return None;
+        }
+        RECENT.with_borrow(|recent| match recent {
+            Some(r) if r.text == text && r.cache == self.id && now < r.entry.deadline => {
+                Some(read(&r.entry))
+            }
+            _ => None,
+        })
+    }
+
+    /// Forgets the thread's [`recent`](Self::recent) entry, whatever its text.
+    pub(crate) fn forget_recent(&self) {
+        RECENT.with_borrow_mut(|recent| {
+            if recent.as_ref().is_some_and(|r| r.cache == self.id) {
+                *recent = None;
+            }
+        });
+    }
+
     /// `read` applied to the entry for exactly this token, if it is cached and not past its
     /// deadline at `now`; the entry is read in place, not cloned out. A hit is counted here; a
     /// miss only by [`count_miss`](Self::count_miss), when the token is verified, since a
-    /// caller may look a token up twice before verifying it.
+    /// caller may look a token up twice before verifying it. A hit for a token whose text id
+    /// is `text` (not zero) is remembered for [`recent`](Self::recent).
     pub(crate) fn get<T>(
         &self,
         token: &str,
+        text: u64,
         now: i64,
         read: impl FnOnce(&VerifiedToken) -> T,
     ) -> Option<T> {
         let (hash, shard) = self.locate(token);
         let table = self.shards[shard].table.load();
-        let found = table
+        let entry = table
             .find(hash, |e| e.is(hash, token))
-            .filter(|e| now < e.verified.deadline)
-            .map(|e| read(&e.verified));
-        #[cfg(feature = "metrics")]
-        if found.is_some() {
-            count(&HIT);
+            .filter(|e| now < e.verified.deadline)?;
+        if text != 0 {
+            let entry = Arc::clone(&entry.verified);
+            RECENT.set(Some(Recent {
+                cache: self.id,
+                text,
+                entry,
+            }));
         }
-        found
+        self.count_hit();
+        Some(read(&entry.verified))
+    }
+
+    /// Counts a lookup that found a usable entry.
+    pub(crate) fn count_hit(&self) {
+        #[cfg(feature = "metrics")]
+        count(&HIT);
     }
 
     /// Counts a lookup that found nothing usable: the token is being verified.
@@ -253,8 +321,10 @@ impl TokenCache {
         });
     }
 
-    /// Forgets a token (found expired, or its key left the key set).
+    /// Forgets a token (found expired, or its key left the key set), and the thread's
+    /// [`recent`](Self::recent) entry with it.
     pub(crate) fn remove(&self, token: &str) {
+        self.forget_recent();
         let (hash, shard) = self.locate(token);
         let present = self.shards[shard]
             .table
@@ -312,16 +382,16 @@ mod tests {
     fn a_hit_needs_the_whole_token_and_a_live_deadline() {
         let cache = TokenCache::new(100);
         cache.insert("token-a", verified(100), 10);
-        assert!(cache.get("token-a", 10, |_| ()).is_some());
-        assert!(cache.get("token-a", 99, |_| ()).is_some());
+        assert!(cache.get("token-a", 0, 10, |_| ()).is_some());
+        assert!(cache.get("token-a", 0, 99, |_| ()).is_some());
         assert!(
-            cache.get("token-a", 100, |_| ()).is_none(),
+            cache.get("token-a", 0, 100, |_| ()).is_none(),
             "past its deadline"
         );
-        assert!(cache.get("token-", 10, |_| ()).is_none());
-        assert!(cache.get("token-ab", 10, |_| ()).is_none());
+        assert!(cache.get("token-", 0, 10, |_| ()).is_none());
+        assert!(cache.get("token-ab", 0, 10, |_| ()).is_none());
         cache.remove("token-a");
-        assert!(cache.get("token-a", 10, |_| ()).is_none());
+        assert!(cache.get("token-a", 0, 10, |_| ()).is_none());
         assert_eq!(cache.entry_count(), 0);
     }
 
@@ -333,8 +403,8 @@ mod tests {
         assert_eq!(cache.entry_count(), 1);
         // "soon" replaced "late" (the only slot), then "later" replaces "soon".
         cache.insert("later", verified(2000), 0);
-        assert!(cache.get("later", 0, |_| ()).is_some());
-        assert!(cache.get("soon", 0, |_| ()).is_none());
+        assert!(cache.get("later", 0, 0, |_| ()).is_some());
+        assert!(cache.get("soon", 0, 0, |_| ()).is_none());
 
         let cache = TokenCache::new(1000);
         for i in 0..10_000 {

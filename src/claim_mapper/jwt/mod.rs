@@ -22,6 +22,8 @@ mod cache;
 pub(crate) mod checks;
 pub(crate) mod claim_path;
 mod issuer;
+#[cfg(test)]
+mod recent_tests;
 pub(crate) mod token;
 
 pub use issuer::{IssuerError, TrustedIssuer, TrustedIssuerBuilder};
@@ -324,7 +326,7 @@ impl Inner {
         let Some(jwt) = bearer_token(auth_token)? else {
             return Ok(Claims::new().with_auth_type("jwt"));
         };
-        if let Some(answer) = self.cached(jwt, self.now_on_hit(), audience) {
+        if let Some(answer) = self.cached(jwt, 0, self.now_on_hit(), audience) {
             return answer;
         }
         let now = self.now();
@@ -335,7 +337,27 @@ impl Inner {
     /// The answer that needs no waiting: a malformed header, no token, a token in the cache,
     /// or a token whose signing key is held now, verified here. `None` when only the key
     /// provider's `key` can find the key (a `kid` it does not hold, which it may fetch).
-    fn claims_now(&self, auth_token: &str, audience: &str) -> Option<Result<Claims, ClaimsError>> {
+    /// `text_id`: the layer's number for this exact token text, zero when there is none.
+    fn claims_now(
+        &self,
+        auth_token: &str,
+        text_id: u64,
+        audience: &str,
+    ) -> Option<Result<Claims, ClaimsError>> {
+        // A text the thread found in the cache just before: the same bytes, so the same
+        // header and entry, answered without reading the token.
+        if let Some(cache) = &self.cache {
+            let now = self.now_on_hit();
+            match cache.recent(text_id, now, |hit| self.check_hit(hit, now, audience)) {
+                Some(Hit::Answer(answer)) => {
+                    cache.count_hit();
+                    return Some(answer);
+                }
+                // Looked up afresh, and dropped from the cache if it must be.
+                Some(Hit::Expired | Hit::KeyGone) => cache.forget_recent(),
+                None => {}
+            }
+        }
         let jwt = match bearer_token(auth_token) {
             Err(e) => return Some(Err(e)),
             Ok(None) => return Some(Ok(Claims::new().with_auth_type("jwt"))),
@@ -343,7 +365,7 @@ impl Inner {
         };
         // Without a cache there is no hit to look for: no clock read for nothing.
         if self.cache.is_some()
-            && let Some(answer) = self.cached(jwt, self.now_on_hit(), audience)
+            && let Some(answer) = self.cached(jwt, text_id, self.now_on_hit(), audience)
         {
             return Some(answer);
         }
@@ -374,17 +396,16 @@ impl Inner {
 
     /// The answer from the cache entry for `jwt`, with every check a hit makes (expiry, the
     /// signing key still in its set, the audience); `None` when the token must be verified.
-    fn cached(&self, jwt: &str, now: i64, audience: &str) -> Option<Result<Claims, ClaimsError>> {
+    /// `text_id` (not zero) is remembered with the entry found, for the next call with it.
+    fn cached(
+        &self,
+        jwt: &str,
+        text_id: u64,
+        now: i64,
+        audience: &str,
+    ) -> Option<Result<Claims, ClaimsError>> {
         let cache = self.cache.as_ref()?;
-        let hit = cache.get(jwt, now, |hit| {
-            if checks::is_expired(hit.exp, now, self.leeway) {
-                return Hit::Expired;
-            }
-            if !hit.key_still_held(&*self.issuers.get(hit.issuer).keys) {
-                return Hit::KeyGone;
-            }
-            Hit::Answer(hit.audience.check(audience).map(|()| hit.claims.clone()))
-        })?;
+        let hit = cache.get(jwt, text_id, now, |hit| self.check_hit(hit, now, audience))?;
         match hit {
             Hit::Answer(answer) => Some(answer),
             Hit::Expired => {
@@ -400,6 +421,17 @@ impl Inner {
                 None
             }
         }
+    }
+
+    /// What a cache entry says of a call's token at `now`, with the call's `audience`.
+    fn check_hit(&self, hit: &VerifiedToken, now: i64, audience: &str) -> Hit {
+        if checks::is_expired(hit.exp, now, self.leeway) {
+            return Hit::Expired;
+        }
+        if !hit.key_still_held(&*self.issuers.get(hit.issuer).keys) {
+            return Hit::KeyGone;
+        }
+        Hit::Answer(hit.audience.check(audience).map(|()| hit.claims.clone()))
     }
 
     /// The full check of a token not in the cache (all but the audience).
@@ -508,8 +540,11 @@ impl ClaimMapper for JwtClaimMapper {
     }
 
     fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
-        self.inner
-            .claims_now(&auth_info.auth_token, &auth_info.audience)
+        self.inner.claims_now(
+            &auth_info.auth_token,
+            auth_info.text_id(),
+            &auth_info.audience,
+        )
     }
 }
 

@@ -1,0 +1,198 @@
+//! The cache's memory of the entry a token text found last (`cache::Recent`), through the
+//! mapper's answer without waiting, as the layer calls it: an entry found by a text id gets
+//! every check a hit gets, and belongs to its own cache only.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::json;
+use tonic_authz_testkit::jwks_server::{JwksServer, Reply};
+use tonic_authz_testkit::jwt::{NOW, jwks, rsa, rsa2, temporal_payload, unix_now};
+
+use crate::{
+    AuthInfo, ClaimMapper, ClaimsErrorKind, JwksKeyProvider, JwtClaimMapper, JwtClaimMapperBuilder,
+    Role, StaticKeyProvider, VerificationKey,
+};
+
+/// The layer's credentials for `token` as its text number `text_id`.
+fn info(token: &str, text_id: u64) -> AuthInfo {
+    AuthInfo::from_layer(
+        format!("Bearer {token}"),
+        text_id,
+        None,
+        None,
+        String::new(),
+    )
+}
+
+/// A mapper over the RSA test key (kid `k`) with a clock the test moves.
+fn mapper_with_clock() -> (JwtClaimMapperBuilder, Arc<AtomicU64>) {
+    let now = Arc::new(AtomicU64::new(NOW));
+    let clock = Arc::clone(&now);
+    let keys = StaticKeyProvider::new().with_key(
+        "k",
+        VerificationKey::from_pem(rsa().public_pem.as_bytes()).expect("pem"),
+    );
+    let builder = JwtClaimMapper::builder(Arc::new(keys))
+        .clock(move || UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::SeqCst)));
+    (builder, now)
+}
+
+#[test]
+fn a_text_id_answers_from_the_entry_its_text_found_last() {
+    let (builder, _) = mapper_with_clock();
+    let mapper = builder.build();
+    let token = rsa().sign("k", &temporal_payload(NOW, &["default:write"]));
+    for _ in 0..3 {
+        let claims = mapper.get_claims_now(&info(&token, 7)).expect("now");
+        assert_eq!(
+            claims.expect("valid").namespace_role("default"),
+            Role::WRITER
+        );
+    }
+    assert_eq!(mapper.verifications(), 1);
+    // The text id alone finds the entry: the token is not read. Only the layer numbers
+    // texts, one number per exact text, so this cannot happen to a call; here it shows the
+    // entry came from the memory, not from a lookup of the token.
+    let claims = mapper.get_claims_now(&info("not.a.token", 7)).expect("now");
+    assert_eq!(
+        claims.expect("remembered").namespace_role("default"),
+        Role::WRITER
+    );
+    // Without a text id the same text is read, and refused.
+    let refused = mapper.get_claims_now(&info("not.a.token", 0)).expect("now");
+    assert!(refused.is_err());
+    // Another text id is not this one.
+    let refused = mapper.get_claims_now(&info("not.a.token", 8)).expect("now");
+    assert!(refused.is_err());
+}
+
+#[test]
+fn a_clone_of_the_layers_credentials_has_no_text_id() {
+    let layer = info("a.b.c", 7);
+    assert_eq!(layer.text_id(), 7);
+    let mut clone = layer.clone();
+    assert_eq!(clone.text_id(), 0);
+    // A clone's token can be changed; it must then be read, never answered by number.
+    clone.auth_token = "Bearer other".into();
+    assert_eq!(clone.auth_token, "Bearer other");
+    assert_eq!(AuthInfo::default().text_id(), 0);
+}
+
+#[test]
+fn an_entry_found_by_text_id_is_refused_past_exp_and_past_its_maximum_age() {
+    let (builder, now) = mapper_with_clock();
+    let mapper = builder.cache_max_age(Duration::from_secs(60)).build();
+    let mut payload = temporal_payload(NOW, &["default:read"]);
+    payload["exp"] = json!(NOW + 100);
+    let token = rsa().sign("k", &payload);
+    // Verified, then found (and remembered), then answered by number.
+    for at in [NOW, NOW + 1, NOW + 2] {
+        now.store(at, Ordering::SeqCst);
+        let answer = mapper.get_claims_now(&info(&token, 11)).expect("now");
+        assert!(answer.is_ok());
+    }
+    assert_eq!(mapper.verifications(), 1);
+    // Past the entry's maximum age: verified afresh, not answered from memory.
+    now.store(NOW + 61, Ordering::SeqCst);
+    assert!(
+        mapper
+            .get_claims_now(&info(&token, 11))
+            .expect("now")
+            .is_ok()
+    );
+    assert_eq!(mapper.verifications(), 2);
+    for at in [NOW + 62, NOW + 63] {
+        now.store(at, Ordering::SeqCst);
+        assert!(
+            mapper
+                .get_claims_now(&info(&token, 11))
+                .expect("now")
+                .is_ok()
+        );
+    }
+    assert_eq!(mapper.verifications(), 2, "the new entry is remembered");
+    // Past `exp`: refused from the remembered entry as from the cache.
+    now.store(NOW + 100, Ordering::SeqCst);
+    let err = mapper
+        .get_claims_now(&info(&token, 11))
+        .expect("now")
+        .expect_err("expired");
+    assert_eq!(
+        (err.kind(), err.message()),
+        (ClaimsErrorKind::Time, "Token is expired")
+    );
+    assert_eq!(mapper.verifications(), 2);
+}
+
+#[test]
+fn a_text_id_never_answers_from_another_mappers_cache() {
+    let (builder, _) = mapper_with_clock();
+    let trusting = builder.build();
+    let token = rsa().sign("k", &temporal_payload(NOW, &["default:admin"]));
+    for _ in 0..3 {
+        assert!(
+            trusting
+                .get_claims_now(&info(&token, 21))
+                .expect("now")
+                .is_ok()
+        );
+    }
+    // Another mapper, whose key `k` is another key: the token's signature fails there.
+    let other_keys = StaticKeyProvider::new().with_key(
+        "k",
+        VerificationKey::from_pem(rsa2().public_pem.as_bytes()).expect("pem"),
+    );
+    let other = JwtClaimMapper::new(Arc::new(other_keys));
+    let err = other
+        .get_claims_now(&info(&token, 21))
+        .expect("now")
+        .expect_err("not this mapper's key");
+    assert_eq!(err.kind(), ClaimsErrorKind::Signature);
+    // And the first still answers from its own.
+    assert!(
+        trusting
+            .get_claims_now(&info(&token, 21))
+            .expect("now")
+            .is_ok()
+    );
+    assert_eq!(trusting.verifications(), 1);
+}
+
+#[tokio::test]
+async fn an_entry_found_by_text_id_is_dropped_when_its_key_leaves_the_set() {
+    let now = unix_now();
+    let server = JwksServer::start(Reply::json(jwks(&[rsa().jwk_with_kid("r1")]))).await;
+    let keys = Arc::new(
+        JwksKeyProvider::builder()
+            .uri(server.uri())
+            .refresh_interval(Duration::ZERO)
+            .kid_miss_cooldown(Duration::from_secs(3600))
+            .build()
+            .await
+            .expect("build"),
+    );
+    let mapper = JwtClaimMapper::new(keys.clone());
+    let token = rsa().sign("r1", &temporal_payload(now, &["default:read"]));
+    for _ in 0..3 {
+        assert!(
+            mapper
+                .get_claims_now(&info(&token, 31))
+                .expect("now")
+                .is_ok()
+        );
+    }
+    assert_eq!(mapper.verifications(), 1);
+    server.set_reply(Reply::json(jwks(&[rsa2().jwk_with_kid("r2")])));
+    keys.refresh().await.expect("refresh");
+    // The key is gone: no answer from memory or cache. The mapper has to look for the key
+    // (it may fetch it), and then refuses.
+    let layer = info(&token, 31);
+    if let Some(answer) = mapper.get_claims_now(&layer) {
+        assert!(answer.is_err());
+    }
+    let err = mapper.get_claims(&layer).await.expect_err("key gone");
+    assert_eq!(err.kind(), ClaimsErrorKind::UnknownKey);
+    assert!(mapper.get_claims_now(&layer).is_none_or(|a| a.is_err()));
+}
