@@ -6,7 +6,7 @@ use tonic_authz_testkit::jwt as jwt_keys;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use jwks_server::{JwksServer, Reply};
 use jwt_keys::{NOW, jwks, rsa, rsa2, temporal_payload};
@@ -24,15 +24,10 @@ async fn map(mapper: &JwtClaimMapper, token: &str, audience: &str) -> Result<Cla
 
 /// A mapper over the RSA test key (kid `k`) with a clock the test moves.
 fn mapper_with_clock() -> (JwtClaimMapperBuilder, Arc<AtomicU64>) {
-    let now = Arc::new(AtomicU64::new(NOW));
-    let clock = Arc::clone(&now);
-    let keys = StaticKeyProvider::new().with_key(
-        "k",
-        VerificationKey::from_pem(rsa().public_pem.as_bytes()).expect("pem"),
-    );
-    let builder = JwtClaimMapper::builder(Arc::new(keys))
-        .clock(move || UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::SeqCst)));
-    (builder, now)
+    let (now, clock) = jwt_keys::moving_clock();
+    let key = VerificationKey::from_pem(rsa().public_pem.as_bytes()).expect("pem");
+    let keys = Arc::new(StaticKeyProvider::new().with_key("k", key));
+    (JwtClaimMapper::builder(keys).clock(clock), now)
 }
 
 #[tokio::test]

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::json;
 use tonic_authz_testkit::jwks_server::{JwksServer, Reply};
-use tonic_authz_testkit::jwt::{NOW, jwks, rsa, rsa2, temporal_payload, unix_now};
+use tonic_authz_testkit::jwt::{NOW, jwks, moving_clock, rsa, rsa2, temporal_payload, unix_now};
 
 use crate::{
     AuthInfo, ClaimMapper, ClaimsErrorKind, JwksKeyProvider, JwtClaimMapper, JwtClaimMapperBuilder,
@@ -26,17 +26,20 @@ fn info(token: &str, text_id: u64) -> AuthInfo {
     )
 }
 
+/// Whether `mapper` accepts `token`, text number `text_id`, without waiting.
+fn accepts(mapper: &JwtClaimMapper, token: &str, text_id: u64) -> bool {
+    mapper
+        .get_claims_now(&info(token, text_id))
+        .expect("an answer without waiting")
+        .is_ok()
+}
+
 /// A mapper over the RSA test key (kid `k`) with a clock the test moves.
 fn mapper_with_clock() -> (JwtClaimMapperBuilder, Arc<AtomicU64>) {
-    let now = Arc::new(AtomicU64::new(NOW));
-    let clock = Arc::clone(&now);
-    let keys = StaticKeyProvider::new().with_key(
-        "k",
-        VerificationKey::from_pem(rsa().public_pem.as_bytes()).expect("pem"),
-    );
-    let builder = JwtClaimMapper::builder(Arc::new(keys))
-        .clock(move || UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::SeqCst)));
-    (builder, now)
+    let (now, clock) = moving_clock();
+    let key = VerificationKey::from_pem(rsa().public_pem.as_bytes()).expect("pem");
+    let keys = Arc::new(StaticKeyProvider::new().with_key("k", key));
+    (JwtClaimMapper::builder(keys).clock(clock), now)
 }
 
 #[test]
@@ -90,27 +93,16 @@ fn an_entry_found_by_text_id_is_refused_past_exp_and_past_its_maximum_age() {
     // Verified, then found (and remembered), then answered by number.
     for at in [NOW, NOW + 1, NOW + 2] {
         now.store(at, Ordering::SeqCst);
-        let answer = mapper.get_claims_now(&info(&token, 11)).expect("now");
-        assert!(answer.is_ok());
+        assert!(accepts(&mapper, &token, 11));
     }
     assert_eq!(mapper.verifications(), 1);
     // Past the entry's maximum age: verified afresh, not answered from memory.
     now.store(NOW + 61, Ordering::SeqCst);
-    assert!(
-        mapper
-            .get_claims_now(&info(&token, 11))
-            .expect("now")
-            .is_ok()
-    );
+    assert!(accepts(&mapper, &token, 11));
     assert_eq!(mapper.verifications(), 2);
     for at in [NOW + 62, NOW + 63] {
         now.store(at, Ordering::SeqCst);
-        assert!(
-            mapper
-                .get_claims_now(&info(&token, 11))
-                .expect("now")
-                .is_ok()
-        );
+        assert!(accepts(&mapper, &token, 11));
     }
     assert_eq!(mapper.verifications(), 2, "the new entry is remembered");
     // Past `exp`: refused from the remembered entry as from the cache.
@@ -132,12 +124,7 @@ fn a_text_id_never_answers_from_another_mappers_cache() {
     let trusting = builder.build();
     let token = rsa().sign("k", &temporal_payload(NOW, &["default:admin"]));
     for _ in 0..3 {
-        assert!(
-            trusting
-                .get_claims_now(&info(&token, 21))
-                .expect("now")
-                .is_ok()
-        );
+        assert!(accepts(&trusting, &token, 21));
     }
     // Another mapper, whose key `k` is another key: the token's signature fails there.
     let other_keys = StaticKeyProvider::new().with_key(
@@ -151,12 +138,7 @@ fn a_text_id_never_answers_from_another_mappers_cache() {
         .expect_err("not this mapper's key");
     assert_eq!(err.kind(), ClaimsErrorKind::Signature);
     // And the first still answers from its own.
-    assert!(
-        trusting
-            .get_claims_now(&info(&token, 21))
-            .expect("now")
-            .is_ok()
-    );
+    assert!(accepts(&trusting, &token, 21));
     assert_eq!(trusting.verifications(), 1);
 }
 
@@ -164,24 +146,14 @@ fn a_text_id_never_answers_from_another_mappers_cache() {
 async fn an_entry_found_by_text_id_is_dropped_when_its_key_leaves_the_set() {
     let now = unix_now();
     let server = JwksServer::start(Reply::json(jwks(&[rsa().jwk_with_kid("r1")]))).await;
-    let keys = Arc::new(
-        JwksKeyProvider::builder()
-            .uri(server.uri())
-            .refresh_interval(Duration::ZERO)
-            .kid_miss_cooldown(Duration::from_secs(3600))
-            .build()
-            .await
-            .expect("build"),
-    );
+    let keys = JwksKeyProvider::builder()
+        .uri(server.uri())
+        .refresh_interval(Duration::ZERO);
+    let keys = Arc::new(keys.build().await.expect("a key provider"));
     let mapper = JwtClaimMapper::new(keys.clone());
     let token = rsa().sign("r1", &temporal_payload(now, &["default:read"]));
     for _ in 0..3 {
-        assert!(
-            mapper
-                .get_claims_now(&info(&token, 31))
-                .expect("now")
-                .is_ok()
-        );
+        assert!(accepts(&mapper, &token, 31));
     }
     assert_eq!(mapper.verifications(), 1);
     server.set_reply(Reply::json(jwks(&[rsa2().jwk_with_kid("r2")])));

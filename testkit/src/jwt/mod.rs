@@ -10,7 +10,7 @@ mod key;
 mod signing_key;
 mod token;
 
-pub use clock::{NOW, fixed_clock, unix_now};
+pub use clock::{NOW, fixed_clock, moving_clock, unix_now};
 pub use key::{TestKey, p256, rsa, rsa2};
 pub use signing_key::SigningKey;
 pub use token::{alg_name, b64, b64_json, jwks, sign_raw, temporal_payload};
