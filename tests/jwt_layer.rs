@@ -6,6 +6,7 @@ use tonic_authz_testkit::jwks_server;
 use tonic_authz_testkit::jwt as jwt_keys;
 
 use std::convert::Infallible;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use tower::{Layer, ServiceExt, service_fn};
 
 use common::grpc::{assert_temporal_denial, chunked_body, frame, header_status};
 use jwks_server::{JwksServer, Reply};
-use jwt_keys::{jwks, p256, rsa, temporal_payload, unix_now};
+use jwt_keys::{NOW, jwks, moving_clock, p256, rsa, temporal_payload, unix_now};
 
 const START_WORKFLOW: &str =
     "/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution";
@@ -30,13 +31,20 @@ struct NamespaceRequest {
 }
 
 struct Fixture {
-    _server: JwksServer,
+    server: JwksServer,
+    keys: Arc<JwksKeyProvider>,
     mapper: JwtClaimMapper,
     seen: Arc<Mutex<Vec<Option<Claims>>>>,
 }
 
 impl Fixture {
     async fn new() -> Fixture {
+        Fixture::with_mapper(|keys| JwtClaimMapper::new(keys)).await
+    }
+
+    /// A JWKS endpoint holding `r1` (RSA) and `e1` (P-256), and the mapper `mapper` makes
+    /// over its keys.
+    async fn with_mapper(mapper: impl FnOnce(Arc<JwksKeyProvider>) -> JwtClaimMapper) -> Fixture {
         let server = JwksServer::start(Reply::json(jwks(&[
             rsa().jwk_with_kid("r1"),
             p256().jwk_with_kid("e1"),
@@ -48,10 +56,11 @@ impl Fixture {
             .build()
             .await
             .expect("keys");
-        let mapper = JwtClaimMapper::new(Arc::new(keys));
+        let keys = Arc::new(keys);
         Fixture {
-            _server: server,
-            mapper,
+            server,
+            mapper: mapper(Arc::clone(&keys)),
+            keys,
             seen: Arc::default(),
         }
     }
@@ -169,4 +178,47 @@ async fn tokens_from_a_jwks_endpoint_drive_the_default_authorizer() {
             .is_none()
     );
     assert_eq!(f.mapper.verifications(), 6);
+}
+
+/// The layer numbers a token's text, and the mapper answers a repeat of it from the entry the
+/// text found before, without reading the token again: a repeat is still refused once the
+/// token expires, and once its key leaves the key set.
+#[tokio::test]
+async fn a_repeated_token_is_still_refused_once_expired_or_its_key_is_gone() {
+    let (now, clock) = moving_clock();
+    let f = Fixture::with_mapper(|keys| JwtClaimMapper::builder(keys).clock(clock).build()).await;
+    let mut payload = temporal_payload(NOW, &["default:write"]);
+    payload["exp"] = json!(NOW + 100);
+    let token = rsa().sign("r1", &payload);
+    let allowed = || async {
+        f.call(START_WORKFLOW, "default", Some(&token))
+            .await
+            .is_none()
+    };
+    for _ in 0..3 {
+        assert!(allowed().await);
+    }
+    assert_eq!(f.mapper.verifications(), 1);
+    now.store(NOW + 100, Ordering::SeqCst);
+    assert!(!allowed().await, "expired");
+
+    // Verified again before `exp`, then repeated; then its key leaves the set.
+    now.store(NOW + 1, Ordering::SeqCst);
+    for _ in 0..3 {
+        assert!(allowed().await);
+    }
+    assert_eq!(f.mapper.verifications(), 2);
+    f.server
+        .set_reply(Reply::json(jwks(&[p256().jwk_with_kid("e1")])));
+    f.keys.refresh().await.expect("refresh");
+    let status = f
+        .call(START_WORKFLOW, "default", Some(&token))
+        .await
+        .expect("refused: its key is gone");
+    assert_temporal_denial(&status, "");
+    assert_eq!(
+        f.seen.lock().expect("lock").len(),
+        6,
+        "only the allowed calls ran"
+    );
 }
