@@ -14,8 +14,8 @@ use std::hash::{BuildHasher, Hasher};
 /// `ScanWorkflowExecutions`).
 const TAIL: usize = 32;
 
-/// Builds [`PathHasher`]s, keyed at random per table (from foldhash's per-process seed and a
-/// per-table counter, as foldhash's own `RandomState` is).
+/// Builds [`PathHasher`]s, keyed at random per table: two seeds drawn from a new foldhash
+/// `RandomState`.
 #[derive(Clone, Debug)]
 pub(crate) struct PathHash {
     seeds: [u64; 2],
