@@ -56,31 +56,6 @@ impl AuthInfo {
     }
 }
 
-impl AuthInfo {
-    /// The layer's credentials: `auth_token` is the layer's token text number `text_id`.
-    pub(crate) fn from_layer(
-        auth_token: String,
-        text_id: u64,
-        tls_subject: Option<Arc<TlsSubject>>,
-        tls_connection: Option<Arc<TlsConnection>>,
-        extra_data: String,
-    ) -> AuthInfo {
-        AuthInfo {
-            auth_token,
-            tls_subject,
-            tls_connection,
-            extra_data,
-            audience: String::new(),
-            text_id,
-        }
-    }
-
-    /// Which of the layer's token texts `auth_token` is; zero when none is known.
-    pub(crate) fn text_id(&self) -> u64 {
-        self.text_id
-    }
-}
-
 impl fmt::Debug for AuthInfo {
     // The token is a credential: never print it, only whether it is there.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -525,7 +525,7 @@ impl<'a> Call<'a> {
         info.audience = self.audience(&info, request);
         match self.in_scope(|| mapper.get_claims_now(&info)) {
             Some(answer) => {
-                token_text::give_back(std::mem::take(&mut info.auth_token), info.text_id());
+                token_text::give_back(std::mem::take(&mut info.auth_token), info.text_id);
                 Ok(answer.map(Some))
             }
             None => Err(info),
@@ -551,8 +551,7 @@ impl<'a> Call<'a> {
             Ok(answer) => answer,
             Err(info) => {
                 let answer = self.claims_later(&info).await;
-                let id = info.text_id();
-                token_text::give_back(info.auth_token, id);
+                token_text::give_back(info.auth_token, info.text_id);
                 answer
             }
         }
@@ -1122,13 +1121,14 @@ fn credentials(
     if tls_subject.is_none() && token.is_empty() && mapper.auth_info_required() {
         return Ok(None);
     }
-    Ok(Some(AuthInfo::from_layer(
-        token,
-        text_id,
+    Ok(Some(AuthInfo {
+        auth_token: token,
         tls_subject,
         tls_connection,
-        extra?,
-    )))
+        extra_data: extra?,
+        audience: String::new(),
+        text_id,
+    }))
 }
 
 // The refusals below are built out of line, and `#[cold]` keeps the branches to them out of

@@ -542,7 +542,7 @@ impl ClaimMapper for JwtClaimMapper {
     fn get_claims_now(&self, auth_info: &AuthInfo) -> Option<Result<Claims, ClaimsError>> {
         self.inner.claims_now(
             &auth_info.auth_token,
-            auth_info.text_id(),
+            auth_info.text_id,
             &auth_info.audience,
         )
     }

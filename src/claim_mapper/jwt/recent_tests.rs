@@ -17,13 +17,11 @@ use crate::{
 
 /// The layer's credentials for `token` as its text number `text_id`.
 fn info(token: &str, text_id: u64) -> AuthInfo {
-    AuthInfo::from_layer(
-        format!("Bearer {token}"),
+    AuthInfo {
+        auth_token: format!("Bearer {token}"),
         text_id,
-        None,
-        None,
-        String::new(),
-    )
+        ..AuthInfo::default()
+    }
 }
 
 /// Whether `mapper` accepts `token`, text number `text_id`, without waiting.
@@ -74,13 +72,13 @@ fn a_text_id_answers_from_the_entry_its_text_found_last() {
 #[test]
 fn a_clone_of_the_layers_credentials_has_no_text_id() {
     let layer = info("a.b.c", 7);
-    assert_eq!(layer.text_id(), 7);
+    assert_eq!(layer.text_id, 7);
     let mut clone = layer.clone();
-    assert_eq!(clone.text_id(), 0);
+    assert_eq!(clone.text_id, 0);
     // A clone's token can be changed; it must then be read, never answered by number.
     clone.auth_token = "Bearer other".into();
     assert_eq!(clone.auth_token, "Bearer other");
-    assert_eq!(AuthInfo::default().text_id(), 0);
+    assert_eq!(AuthInfo::default().text_id, 0);
 }
 
 #[test]
