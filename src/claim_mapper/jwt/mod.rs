@@ -344,10 +344,12 @@ impl Inner {
         text_id: u64,
         audience: &str,
     ) -> Option<Result<Claims, ClaimsError>> {
+        // Without a cache there is no hit to look for: no clock read for nothing. With one, the
+        // clock is read once for both lookups below.
+        let hit_time = self.cache.as_ref().map(|_| self.now_on_hit());
         // A text the thread found in the cache just before: the same bytes, so the same
         // header and entry, answered without reading the token.
-        if let Some(cache) = &self.cache {
-            let now = self.now_on_hit();
+        if let (Some(cache), Some(now)) = (&self.cache, hit_time) {
             match cache.recent(text_id, now, |hit| self.check_hit(hit, now, audience)) {
                 Some(Hit::Answer(answer)) => {
                     cache.count_hit();
@@ -363,9 +365,8 @@ impl Inner {
             Ok(None) => return Some(Ok(Claims::new().with_auth_type("jwt"))),
             Ok(Some(jwt)) => jwt,
         };
-        // Without a cache there is no hit to look for: no clock read for nothing.
-        if self.cache.is_some()
-            && let Some(answer) = self.cached(jwt, text_id, self.now_on_hit(), audience)
+        if let Some(now) = hit_time
+            && let Some(answer) = self.cached(jwt, text_id, now, audience)
         {
             return Some(answer);
         }
