@@ -249,27 +249,22 @@ impl<'a> Call<'a> {
     fn start(shared: &'a Shared, req: &Request<Body>, keep_compressed: bool) -> Call<'a> {
         let path = req.uri().path();
         let plan = shared.plans.get(path);
-        let api = plan.map_or_else(|| Cow::Owned(Arc::from(path)), |p| Cow::Borrowed(&p.api));
-        let span = tracing::debug_span!(
-            "authz",
-            api = %&**api,
-            namespace = tracing::field::Empty,
-            subject = tracing::field::Empty,
-            decision = tracing::field::Empty,
-            reason = tracing::field::Empty,
-            latency_us = tracing::field::Empty,
-        );
+        let api = match plan {
+            Some(p) => Cow::Borrowed(&p.api),
+            None => Cow::Owned(own_api(path)),
+        };
+        let span = call_span(&api);
         let timed = !span.is_disabled() || shared.audit.is_some();
         Call {
             shared,
             plan,
             api,
             span,
-            started: timed.then(Instant::now),
-            peer: shared
-                .audit
-                .as_ref()
-                .and_then(|_| peer_addr(req.extensions())),
+            started: if timed { Some(now()) } else { None },
+            peer: match shared.audit {
+                Some(_) => peer_addr(req.extensions()),
+                None => None,
+            },
             keep_compressed,
         }
     }
@@ -792,7 +787,7 @@ impl<'a> Call<'a> {
     /// looks the field up by name.
     fn record(&self, field: &str, value: impl tracing::Value) {
         if !self.span.is_disabled() {
-            self.span.record(field, value);
+            record_in(&self.span, field, value);
         }
     }
 
@@ -802,7 +797,7 @@ impl<'a> Call<'a> {
         if self.span.is_disabled() {
             step()
         } else {
-            self.span.in_scope(step)
+            in_span(&self.span, step)
         }
     }
 
@@ -1091,14 +1086,12 @@ fn read_headers(
         };
         let extra = match heads.extra {
             None => Ok(String::new()),
-            Some(v) => new_text(v.as_bytes()).ok_or_else(|| not_utf8(&shared.extra_header)),
+            Some(v) => extra_text(v, &shared.extra_header),
         };
         (mapper, token, extra)
     });
     if heads.principal {
-        for name in &PRINCIPAL_HEADERS {
-            req.headers_mut().remove(name);
-        }
+        remove_principal_headers(req.headers_mut());
     }
     let credentials = match texts {
         Some((mapper, token, extra)) => credentials(mapper, token, extra, req.extensions_mut()),
@@ -1155,13 +1148,72 @@ fn undeterminable_namespace() -> Status {
     Status::failed_precondition("the request's namespace cannot be determined for this method")
 }
 
-/// A header's bytes as a new `String`, when they are UTF-8.
-fn new_text(bytes: &[u8]) -> Option<String> {
-    std::str::from_utf8(bytes).ok().map(str::to_owned)
+/// The extra credentials header's text. Out of line, as every step below that only some
+/// calls or deployments take: code the usual call skips then does not sit between the lines
+/// of code it runs, each of which a busy server fetches again on every call.
+#[inline(never)]
+fn extra_text(value: &HeaderValue, name: &HeaderName) -> Result<String, ClaimsError> {
+    match std::str::from_utf8(value.as_bytes()) {
+        Ok(text) => Ok(text.to_owned()),
+        Err(_) => Err(not_utf8(name)),
+    }
 }
 
-/// The peer's address from whichever connection info the server put in the request.
+/// Removes the principal headers a caller sent (callers rarely do).
+#[cold]
+#[inline(never)]
+fn remove_principal_headers(headers: &mut HeaderMap) {
+    for name in &PRINCIPAL_HEADERS {
+        headers.remove(name);
+    }
+}
+
+/// The call's span: disabled unless something listens at debug level.
+#[inline(never)]
+fn call_span(api: &str) -> Span {
+    tracing::debug_span!(
+        "authz",
+        api = %api,
+        namespace = tracing::field::Empty,
+        subject = tracing::field::Empty,
+        decision = tracing::field::Empty,
+        reason = tracing::field::Empty,
+        latency_us = tracing::field::Empty,
+    )
+}
+
+/// The path of a method no table knows, owned by the call.
+#[inline(never)]
+fn own_api(path: &str) -> Arc<str> {
+    Arc::from(path)
+}
+
+/// When the call began, for a span or audit record.
+#[cold]
+#[inline(never)]
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// Puts `value` into the enabled `span`'s `field`.
+#[cold]
+#[inline(never)]
+fn record_in(span: &Span, field: &str, value: impl tracing::Value) {
+    span.record(field, value);
+}
+
+/// `step` run inside the enabled `span`.
+#[cold]
+#[inline(never)]
+fn in_span<T>(span: &Span, step: impl FnOnce() -> T) -> T {
+    span.in_scope(step)
+}
+
+/// The peer's address from whichever connection info the server put in the request (read
+/// only for the audit log).
 #[cfg(feature = "tls")]
+#[cold]
+#[inline(never)]
 fn peer_addr(extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
     if let Some(info) = extensions.get::<tls::PeerConnectInfo>() {
         return info.remote_addr();
@@ -1189,20 +1241,44 @@ fn peer_addr(_extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
 #[cfg(feature = "tls")]
 fn peer_credentials(extensions: &mut http::Extensions) -> PeerCredentials {
     let peer = match extensions.remove::<tls::PeerConnectInfo>() {
-        Some(info) => {
-            let (tonic_info, peer) = info.into_parts();
-            extensions.insert(tonic_info);
-            peer
-        }
-        None => extensions
-            .get::<TlsConnectInfo<TcpConnectInfo>>()
-            .and_then(|info| info.peer_certs())
-            .and_then(|certs| PeerIdentity::from_chain(&certs)),
+        Some(info) => swap_connect_info(info, extensions),
+        None => match extensions.get::<TlsConnectInfo<TcpConnectInfo>>() {
+            Some(info) => tonic_peer(info),
+            None => None,
+        },
     };
-    match peer.map(PeerIdentity::into_parts) {
-        Some((subject, connection)) => (Some(subject), Some(connection)),
+    match peer {
+        Some(peer) => split_peer(peer),
         None => (None, None),
     }
+}
+
+/// Our acceptor's connect info: its identity for the call, tonic's info back in its place.
+#[cfg(feature = "tls")]
+#[inline(never)]
+fn swap_connect_info(
+    info: tls::PeerConnectInfo,
+    extensions: &mut http::Extensions,
+) -> Option<PeerIdentity> {
+    let (tonic_info, peer) = info.into_parts();
+    extensions.insert(tonic_info);
+    peer
+}
+
+/// The identity in tonic's own TLS connect info, parsed from its raw chain.
+#[cfg(feature = "tls")]
+#[inline(never)]
+fn tonic_peer(info: &TlsConnectInfo<TcpConnectInfo>) -> Option<PeerIdentity> {
+    info.peer_certs()
+        .and_then(|certs| PeerIdentity::from_chain(&certs))
+}
+
+/// A peer identity's parts, as the call keeps them.
+#[cfg(feature = "tls")]
+#[inline(never)]
+fn split_peer(peer: PeerIdentity) -> PeerCredentials {
+    let (subject, connection) = peer.into_parts();
+    (Some(subject), Some(connection))
 }
 
 /// Without the `tls` feature no certificate is read: the mappers see header credentials only.
