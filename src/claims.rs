@@ -153,6 +153,20 @@ struct ClaimsData {
 }
 
 impl Claims {
+    /// The same claims with data of their own: a clone shares its data, and with it one
+    /// reference count.
+    pub(crate) fn unshared(&self) -> Claims {
+        Claims {
+            inner: Arc::new((*self.inner).clone()),
+        }
+    }
+
+    /// Whether `self` and `other` share their data (one is a clone of the other).
+    #[cfg(test)]
+    pub(crate) fn shares_data_with(&self, other: &Claims) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Empty claims: no subject, no roles.
     #[must_use]
     pub fn new() -> Claims {

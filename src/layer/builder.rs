@@ -16,9 +16,9 @@ use super::{
     Audience, AuthzLayer, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, MethodPlan, NamespaceFn,
     Plans, Shared, temporal_namespace_fields,
 };
+use crate::target::ApiName;
 use crate::{
-    ApiAccess, AuditDecisions, AuditSink, Authorizer, ClaimMapper, DefaultAuthorizer,
-    RequestMessage,
+    AuditDecisions, AuditSink, Authorizer, ClaimMapper, DefaultAuthorizer, RequestMessage,
 };
 
 /// Builds an [`AuthzLayer`]. Every setter states its default.
@@ -298,14 +298,17 @@ impl AuthzLayerBuilder {
     fn plans(&self) -> (Plans, Vec<DescriptorPoolError>) {
         let mut plans = Plans::default();
         let mut errors = Vec::new();
-        for (path, _) in ApiAccess::temporal().methods() {
-            plans.insert(path.into(), plan(path, None, false, None));
+        for path in crate::temporal::table_paths() {
+            plans.insert(path.into(), plan(ApiName::Static(path), None, false, None));
         }
         for (path, field) in temporal_namespace_fields() {
-            plans.insert(path.into(), plan(path, Some(field), false, None));
+            plans.insert(
+                path.into(),
+                plan(ApiName::Static(path), Some(field), false, None),
+            );
         }
         for path in crate::temporal::REQUEST_STREAMS {
-            plans.insert(path.into(), plan(path, None, true, None));
+            plans.insert(path.into(), plan(ApiName::Static(path), None, true, None));
         }
         for pool in &self.pools {
             for service in pool.services() {
@@ -319,7 +322,8 @@ impl AuthzLayerBuilder {
                         .as_ref()
                         .map_or(Ok(()), |f| check_namespace_field(&path, f));
                     let number = field.map(|f| f.number());
-                    let mut p = plan(&path, number, method.is_client_streaming(), Some(input));
+                    let name = ApiName::Shared(Arc::from(path.as_str()));
+                    let mut p = plan(name, number, method.is_client_streaming(), Some(input));
                     if let Err(error) = checked {
                         p.refused = true;
                         errors.push(error);
@@ -333,13 +337,17 @@ impl AuthzLayerBuilder {
 }
 
 fn plan(
-    path: &str,
+    name: ApiName,
     namespace_field: Option<u32>,
     request_stream: bool,
     descriptor: Option<MessageDescriptor>,
 ) -> MethodPlan {
     MethodPlan {
-        api: Arc::from(path),
+        api: match &name {
+            ApiName::Shared(path) => Arc::clone(path),
+            ApiName::Static(path) => Arc::from(*path),
+        },
+        name,
         namespace_field,
         request_stream,
         descriptor,

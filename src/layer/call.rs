@@ -30,6 +30,7 @@ use super::outcome::Outcome;
 use super::status::{generic_denial, permission_denied};
 use super::token_text;
 use super::{Audience, MethodPlan, Shared};
+use crate::target::ApiName;
 use crate::temporal::RESPOND_WORKFLOW_TASK_COMPLETED;
 use crate::{
     AuditDecisions, AuditRecord, AuthInfo, CallTarget, ClaimMapper, Claims, ClaimsError,
@@ -497,7 +498,7 @@ impl<'a> Call<'a> {
             ));
         }
         match (&self.shared.namespace_fn, self.plan) {
-            (Some(f), None) => f(&self.api, message).map(SmolStr::from),
+            (Some(f), None) => user_namespace(&**f, &self.api, message),
             _ => Ok(SmolStr::default()),
         }
     }
@@ -555,6 +556,15 @@ impl<'a> Call<'a> {
     /// The expected audience for this call. As Temporal: on streams it is asked for only when
     /// a token is present.
     fn audience(&self, info: &AuthInfo, request: Option<&RequestMessage>) -> String {
+        match &self.shared.audience {
+            Audience::None => String::new(),
+            _ => self.expected_audience(info, request),
+        }
+    }
+
+    /// [`audience`](Self::audience) when one is configured, out of line.
+    #[inline(never)]
+    fn expected_audience(&self, info: &AuthInfo, request: Option<&RequestMessage>) -> String {
         let stream = self.plan.is_some_and(|p| p.request_stream);
         match &self.shared.audience {
             _ if stream && info.auth_token.is_empty() => String::new(),
@@ -567,8 +577,11 @@ impl<'a> Call<'a> {
     /// The call's target: its API, the namespace, and the message when there is one.
     fn target(&self, namespace: SmolStr, request: Option<RequestMessage>) -> CallTarget {
         let stream = self.plan.is_some_and(|p| p.request_stream);
-        let target =
-            CallTarget::in_namespace(Arc::clone(&self.api), namespace).with_request_stream(stream);
+        let api = match self.plan {
+            Some(plan) => plan.name.clone(),
+            None => ApiName::Shared(Arc::clone(&self.api)),
+        };
+        let target = CallTarget::in_namespace(api, namespace).with_request_stream(stream);
         match request {
             Some(message) => target.with_request(message),
             None => target,
@@ -1180,6 +1193,16 @@ fn call_span(api: &str) -> Span {
         reason = tracing::field::Empty,
         latency_us = tracing::field::Empty,
     )
+}
+
+/// The namespace the user's closure reads from a message of a method no table knows.
+#[inline(never)]
+fn user_namespace(
+    f: &super::NamespaceFn,
+    api: &str,
+    message: &RequestMessage,
+) -> Result<SmolStr, Status> {
+    f(api, message).map(SmolStr::from)
 }
 
 /// The path of a method no table knows, owned by the call.

@@ -77,6 +77,7 @@ pub use namespace::{temporal_namespace_fields, temporal_request_fields};
 pub use pool_check::DescriptorPoolError;
 pub use service::Authz;
 
+use crate::target::ApiName;
 use crate::{AuditDecisions, AuditSink, Authorizer, ClaimMapper, RequestMessage};
 use observe::Meters;
 
@@ -97,6 +98,8 @@ type NamespaceFn = dyn Fn(&str, &RequestMessage) -> Result<String, tonic::Status
 #[derive(Clone, Debug)]
 pub(crate) struct MethodPlan {
     pub(crate) api: Arc<str>,
+    /// The same path, as the call's target holds it.
+    pub(crate) name: ApiName,
     pub(crate) namespace_field: Option<u32>,
     pub(crate) request_stream: bool,
     pub(crate) descriptor: Option<MessageDescriptor>,

@@ -323,3 +323,26 @@ async fn custom_header_names_replace_the_default_ones() {
         vec![("Bearer used".to_owned(), "used".to_owned())]
     );
 }
+
+#[test]
+fn every_temporal_method_has_a_plan_with_its_static_path() {
+    use crate::ApiAccess;
+    use crate::target::ApiName;
+
+    let layer = AuthzLayer::new(NoopClaimMapper, DefaultAuthorizer::new());
+    let plans = &layer.shared().plans;
+    let mut count = 0;
+    for (path, _) in ApiAccess::temporal().methods() {
+        let plan = plans
+            .get(path)
+            .unwrap_or_else(|| panic!("no plan for {path}"));
+        assert!(
+            matches!(plan.name, ApiName::Static(name) if name == path),
+            "{path}: {:?}",
+            plan.name
+        );
+        assert_eq!(&*plan.api, path);
+        count += 1;
+    }
+    assert!(count > 100, "only {count} Temporal methods");
+}

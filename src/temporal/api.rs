@@ -19,6 +19,11 @@ const ALWAYS_ALLOWED: [&str; 2] = [
 /// Where WorkflowService methods live; Temporal's read-only helpers take bare method names.
 const WORKFLOW_SERVICE_PREFIX: &str = "/temporal.api.workflowservice.v1.WorkflowService/";
 
+/// Every method path of Temporal's table, as the table's own static text.
+pub(crate) fn table_paths() -> impl Iterator<Item = &'static str> {
+    API_TABLE.iter().map(|&(path, _, _)| path)
+}
+
 impl Default for ApiAccess {
     /// Temporal's table, [`ApiAccess::temporal`].
     fn default() -> ApiAccess {

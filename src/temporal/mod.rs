@@ -19,6 +19,7 @@ mod request_streams;
 mod system_namespaces;
 mod worker_apis;
 
+pub(crate) use api::table_paths;
 pub use api::{is_health_check_api, is_read_only_global_api, is_read_only_namespace_api};
 pub(crate) use commands::{
     COMMANDS_FIELD, CROSS_NAMESPACE_COMMANDS, RESPOND_WORKFLOW_TASK_COMPLETED,

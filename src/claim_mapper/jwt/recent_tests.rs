@@ -166,3 +166,41 @@ async fn an_entry_found_by_text_id_is_dropped_when_its_key_leaves_the_set() {
     assert_eq!(err.kind(), ClaimsErrorKind::UnknownKey);
     assert!(mapper.get_claims_now(&layer).is_none_or(|a| a.is_err()));
 }
+
+#[test]
+fn a_thread_answers_a_repeated_text_from_its_own_copy_of_the_claims() {
+    let (builder, _) = mapper_with_clock();
+    let mapper = builder.build();
+    let token = rsa().sign("k", &temporal_payload(NOW, &["default:write"]));
+    let answer = |text_id| {
+        mapper
+            .get_claims_now(&info(&token, text_id))
+            .expect("now")
+            .expect("valid")
+    };
+    // Verified and cached; then the lookup answers with the entry's claims and remembers the
+    // entry; the first answer from the memory makes the thread's copy, and the next ones
+    // hand out that copy.
+    answer(11);
+    let looked_up = answer(11);
+    let first = answer(11);
+    let second = answer(11);
+    assert_eq!(first, looked_up);
+    assert!(!first.shares_data_with(&looked_up));
+    assert!(second.shares_data_with(&first));
+    // A lookup by the token alone (no text id) still answers with the entry's own claims.
+    let by_token = answer(0);
+    assert!(by_token.shares_data_with(&looked_up));
+    // Another thread has a copy of its own.
+    let other = std::thread::scope(|s| {
+        s.spawn(|| {
+            answer(11);
+            answer(11)
+        })
+        .join()
+        .expect("thread")
+    });
+    assert_eq!(other, first);
+    assert!(!other.shares_data_with(&first) && !other.shares_data_with(&looked_up));
+    assert_eq!(mapper.verifications(), 1);
+}
