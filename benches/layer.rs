@@ -7,6 +7,8 @@
 //! - `layer`: allowed unary calls with a cached ES256 token (DescribeNamespace, and an
 //!   SDK-shaped StartWorkflowExecution plain and gzipped), a denied call, a cluster-scoped call
 //!   (no body read), each against `passthrough`.
+//! - `layer_two_threads`: the allowed DescribeNamespace call made by two threads at once
+//!   through one layer (and one pass-through), the time of one call per thread.
 //! - `layer_uncached`: an allowed call whose token is not cached (signature verified every
 //!   call), against the claim mapper's verification alone.
 
@@ -104,6 +106,40 @@ where
         .unwrap_or(0)
 }
 
+/// The time two threads take to make `iters` calls each at once, each on a runtime of its
+/// own: the time of one call per thread, as criterion reports it.
+fn on_two_threads<S>(svc: &S, call: &Call, iters: u64) -> Duration
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone + Send + Sync,
+    S::Future: Send,
+{
+    let ready = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .expect("runtime");
+                    ready.wait();
+                    let started = std::time::Instant::now();
+                    rt.block_on(async {
+                        for _ in 0..iters {
+                            black_box(run(svc, call).await);
+                        }
+                    });
+                    started.elapsed()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("bench thread"))
+            .max()
+            .unwrap_or_default()
+    })
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -173,6 +209,19 @@ fn bench(c: &mut Criterion) {
             b.to_async(&rt).iter(|| run(&authz, call));
         });
     }
+    group.finish();
+
+    // Two threads calling one layer at once, as a server's worker threads do: what the
+    // threads share (the token cache, the method tables, any reference count on shared data)
+    // shows here and not in one thread's loop.
+    let mut group = c.benchmark_group("layer_two_threads");
+    let (name, call, _) = &cases[0];
+    group.bench_function(format!("{name}/passthrough"), |b| {
+        b.iter_custom(|iters| on_two_threads(&inner, call, iters));
+    });
+    group.bench_function(format!("{name}/layer"), |b| {
+        b.iter_custom(|iters| on_two_threads(&authz, call, iters));
+    });
     group.finish();
 
     // Uncached: every call verifies the signature.

@@ -52,6 +52,11 @@ if "layer" in groups:
     cases = sorted({f.split("/")[0] for g, f in medians if g == "layer"})
     for case in cases:
         pair(case, "layer", f"{case}/passthrough", f"{case}/layer", "alone", "layer")
+if "layer_two_threads" in groups:
+    print("layer_two_threads (two threads calling at once, per call per thread)")
+    cases = sorted({f.split("/")[0] for g, f in medians if g == "layer_two_threads"})
+    for case in cases:
+        pair(case, "layer_two_threads", f"{case}/passthrough", f"{case}/layer", "alone", "layer")
 if "layer_uncached" in groups:
     print("layer_uncached (layer with an uncached token vs one signature verification)")
     for alg in ("ES256", "RS256"):

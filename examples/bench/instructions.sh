@@ -25,7 +25,9 @@
 #              DURATION (5 seconds), METHOD (describe-namespace), PORT (17234),
 #              FRONTEND (the frontend binary; default the one built here), SKIP_BUILD (unset),
 #              PROFILE (the cargo profile: `release`, or `release-lto`),
-#              KEEP (unset; a directory to keep the callgrind files in, for callgrind_annotate),
+#              KEEP (unset; a directory to keep the callgrind files in, for callgrind_annotate,
+#              with each run's call count beside it),
+#              DUMP_INSTR (unset; 1 also counts per instruction, for hot_lines.py),
 #              CACHE_SIM (unset; 1 also simulates the caches: a 32 KiB instruction cache, a
 #              32 KiB data cache and a 512 KiB last level, each 8-way with 64-byte lines, the
 #              sizes of one core of the benchmark machine, and reports misses per call).
@@ -51,6 +53,9 @@ port=${PORT:-17234}
 cache_sim=()
 if [ "${CACHE_SIM:-}" = 1 ]; then
     cache_sim=(--cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=524288,8,64)
+fi
+if [ "${DUMP_INSTR:-}" = 1 ]; then
+    cache_sim+=(--dump-instr=yes)
 fi
 
 if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null; then
@@ -102,7 +107,10 @@ run() { # transport encoding variant -> prints "calls instructions i1-misses ll-
     server_pid=
     local calls
     calls=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert set(d["codes"]) == {"Ok"}, d["codes"]; print(d["calls"])' "$line")
-    if [ -n "${KEEP:-}" ]; then cp "$out" "$KEEP/callgrind.$1.$2.$3"; fi
+    if [ -n "${KEEP:-}" ]; then
+        cp "$out" "$KEEP/callgrind.$1.$2.$3"
+        echo "$calls" > "$KEEP/calls.$1.$2.$3"
+    fi
     # Instructions, then instruction-cache misses and last-level misses ("-" unsimulated).
     echo "$calls $(python3 - "$out" <<'PY'
 import sys
