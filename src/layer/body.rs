@@ -214,24 +214,16 @@ impl MessageReader {
                     Err(_trailers) => return Poll::Ready(Err(ended_early(self.seen().len()))),
                 },
             };
-            if self.single.is_none() && self.pending.is_empty() {
+            if let Some(first) = self.single.take() {
+                self.pending.reserve(first.len() + data.len());
+                self.pending.extend_from_slice(&first);
+                self.pending.extend_from_slice(&data);
+            } else if self.pending.is_empty() {
                 self.single = Some(data);
             } else {
-                self.append(&data);
+                self.pending.extend_from_slice(&data);
             }
         }
-    }
-
-    /// A frame after the first: the message spans frames, so they are copied together.
-    /// Out of line: a unary message usually comes in one frame, and this code would
-    /// otherwise sit between the lines of code every call runs.
-    #[inline(never)]
-    fn append(&mut self, data: &[u8]) {
-        if let Some(first) = self.single.take() {
-            self.pending.reserve(first.len() + data.len());
-            self.pending.extend_from_slice(&first);
-        }
-        self.pending.extend_from_slice(data);
     }
 
     /// Every byte read so far.
@@ -285,7 +277,6 @@ impl MessageReader {
 /// The body ended (or its trailers came) before the first message was complete. Bytes, not
 /// frames, decide the wording: an empty DATA frame carries nothing, so the answer must not
 /// depend on whether the client sent one.
-#[cold]
 fn ended_early(bytes_read: usize) -> Status {
     if bytes_read == 0 {
         Status::invalid_argument("missing request message")
@@ -300,9 +291,19 @@ fn parse_header(header: &[u8], encoding: Encoding, limit: usize) -> Result<(bool
     let len = h.get_u32() as usize;
     let compressed = match flag {
         0 => false,
-        1 if encoding == Encoding::Identity => return Err(compressed_without_encoding()),
-        1 => true,
-        other => return Err(invalid_flag(other)),
+        1 => {
+            if encoding == Encoding::Identity {
+                return Err(Status::invalid_argument(
+                    "protocol error: received message with compressed-flag but no grpc-encoding was specified",
+                ));
+            }
+            true
+        }
+        other => {
+            return Err(Status::invalid_argument(format!(
+                "protocol error: received message with invalid compression flag: {other}"
+            )));
+        }
     };
     if len > limit {
         return Err(too_large(len, limit));
@@ -310,21 +311,6 @@ fn parse_header(header: &[u8], encoding: Encoding, limit: usize) -> Result<(bool
     Ok((compressed, len))
 }
 
-#[cold]
-fn compressed_without_encoding() -> Status {
-    Status::invalid_argument(
-        "protocol error: received message with compressed-flag but no grpc-encoding was specified",
-    )
-}
-
-#[cold]
-fn invalid_flag(flag: u8) -> Status {
-    Status::invalid_argument(format!(
-        "protocol error: received message with invalid compression flag: {flag}"
-    ))
-}
-
-#[cold]
 fn too_large(found: usize, limit: usize) -> Status {
     Status::new(
         Code::ResourceExhausted,

@@ -250,22 +250,27 @@ impl<'a> Call<'a> {
     fn start(shared: &'a Shared, req: &Request<Body>, keep_compressed: bool) -> Call<'a> {
         let path = req.uri().path();
         let plan = shared.plans.get(path);
-        let api = match plan {
-            Some(p) => Cow::Borrowed(&p.api),
-            None => Cow::Owned(own_api(path)),
-        };
-        let span = call_span(&api);
+        let api = plan.map_or_else(|| Cow::Owned(Arc::from(path)), |p| Cow::Borrowed(&p.api));
+        let span = tracing::debug_span!(
+            "authz",
+            api = %&**api,
+            namespace = tracing::field::Empty,
+            subject = tracing::field::Empty,
+            decision = tracing::field::Empty,
+            reason = tracing::field::Empty,
+            latency_us = tracing::field::Empty,
+        );
         let timed = !span.is_disabled() || shared.audit.is_some();
         Call {
             shared,
             plan,
             api,
             span,
-            started: if timed { Some(now()) } else { None },
-            peer: match shared.audit {
-                Some(_) => peer_addr(req.extensions()),
-                None => None,
-            },
+            started: timed.then(Instant::now),
+            peer: shared
+                .audit
+                .as_ref()
+                .and_then(|_| peer_addr(req.extensions())),
             keep_compressed,
         }
     }
@@ -498,7 +503,7 @@ impl<'a> Call<'a> {
             ));
         }
         match (&self.shared.namespace_fn, self.plan) {
-            (Some(f), None) => user_namespace(&**f, &self.api, message),
+            (Some(f), None) => f(&self.api, message).map(SmolStr::from),
             _ => Ok(SmolStr::default()),
         }
     }
@@ -556,15 +561,6 @@ impl<'a> Call<'a> {
     /// The expected audience for this call. As Temporal: on streams it is asked for only when
     /// a token is present.
     fn audience(&self, info: &AuthInfo, request: Option<&RequestMessage>) -> String {
-        match &self.shared.audience {
-            Audience::None => String::new(),
-            _ => self.expected_audience(info, request),
-        }
-    }
-
-    /// [`audience`](Self::audience) when one is configured, out of line.
-    #[inline(never)]
-    fn expected_audience(&self, info: &AuthInfo, request: Option<&RequestMessage>) -> String {
         let stream = self.plan.is_some_and(|p| p.request_stream);
         match &self.shared.audience {
             _ if stream && info.auth_token.is_empty() => String::new(),
@@ -800,7 +796,7 @@ impl<'a> Call<'a> {
     /// looks the field up by name.
     fn record(&self, field: &str, value: impl tracing::Value) {
         if !self.span.is_disabled() {
-            record_in(&self.span, field, value);
+            self.span.record(field, value);
         }
     }
 
@@ -810,7 +806,7 @@ impl<'a> Call<'a> {
         if self.span.is_disabled() {
             step()
         } else {
-            in_span(&self.span, step)
+            self.span.in_scope(step)
         }
     }
 
@@ -1099,12 +1095,14 @@ fn read_headers(
         };
         let extra = match heads.extra {
             None => Ok(String::new()),
-            Some(v) => extra_text(v, &shared.extra_header),
+            Some(v) => new_text(v.as_bytes()).ok_or_else(|| not_utf8(&shared.extra_header)),
         };
         (mapper, token, extra)
     });
     if heads.principal {
-        remove_principal_headers(req.headers_mut());
+        for name in &PRINCIPAL_HEADERS {
+            req.headers_mut().remove(name);
+        }
     }
     let credentials = match texts {
         Some((mapper, token, extra)) => credentials(mapper, token, extra, req.extensions_mut()),
@@ -1161,82 +1159,13 @@ fn undeterminable_namespace() -> Status {
     Status::failed_precondition("the request's namespace cannot be determined for this method")
 }
 
-/// The extra credentials header's text. Out of line, as every step below that only some
-/// calls or deployments take: code the usual call skips then does not sit between the lines
-/// of code it runs, each of which a busy server fetches again on every call.
-#[inline(never)]
-fn extra_text(value: &HeaderValue, name: &HeaderName) -> Result<String, ClaimsError> {
-    match std::str::from_utf8(value.as_bytes()) {
-        Ok(text) => Ok(text.to_owned()),
-        Err(_) => Err(not_utf8(name)),
-    }
+/// A header's bytes as a new `String`, when they are UTF-8.
+fn new_text(bytes: &[u8]) -> Option<String> {
+    std::str::from_utf8(bytes).ok().map(str::to_owned)
 }
 
-/// Removes the principal headers a caller sent (callers rarely do).
-#[cold]
-#[inline(never)]
-fn remove_principal_headers(headers: &mut HeaderMap) {
-    for name in &PRINCIPAL_HEADERS {
-        headers.remove(name);
-    }
-}
-
-/// The call's span: disabled unless something listens at debug level.
-#[inline(never)]
-fn call_span(api: &str) -> Span {
-    tracing::debug_span!(
-        "authz",
-        api = %api,
-        namespace = tracing::field::Empty,
-        subject = tracing::field::Empty,
-        decision = tracing::field::Empty,
-        reason = tracing::field::Empty,
-        latency_us = tracing::field::Empty,
-    )
-}
-
-/// The namespace the user's closure reads from a message of a method no table knows.
-#[inline(never)]
-fn user_namespace(
-    f: &super::NamespaceFn,
-    api: &str,
-    message: &RequestMessage,
-) -> Result<SmolStr, Status> {
-    f(api, message).map(SmolStr::from)
-}
-
-/// The path of a method no table knows, owned by the call.
-#[inline(never)]
-fn own_api(path: &str) -> Arc<str> {
-    Arc::from(path)
-}
-
-/// When the call began, for a span or audit record.
-#[cold]
-#[inline(never)]
-fn now() -> Instant {
-    Instant::now()
-}
-
-/// Puts `value` into the enabled `span`'s `field`.
-#[cold]
-#[inline(never)]
-fn record_in(span: &Span, field: &str, value: impl tracing::Value) {
-    span.record(field, value);
-}
-
-/// `step` run inside the enabled `span`.
-#[cold]
-#[inline(never)]
-fn in_span<T>(span: &Span, step: impl FnOnce() -> T) -> T {
-    span.in_scope(step)
-}
-
-/// The peer's address from whichever connection info the server put in the request (read
-/// only for the audit log).
+/// The peer's address from whichever connection info the server put in the request.
 #[cfg(feature = "tls")]
-#[cold]
-#[inline(never)]
 fn peer_addr(extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
     if let Some(info) = extensions.get::<tls::PeerConnectInfo>() {
         return info.remote_addr();
@@ -1264,44 +1193,20 @@ fn peer_addr(_extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
 #[cfg(feature = "tls")]
 fn peer_credentials(extensions: &mut http::Extensions) -> PeerCredentials {
     let peer = match extensions.remove::<tls::PeerConnectInfo>() {
-        Some(info) => swap_connect_info(info, extensions),
-        None => match extensions.get::<TlsConnectInfo<TcpConnectInfo>>() {
-            Some(info) => tonic_peer(info),
-            None => None,
-        },
+        Some(info) => {
+            let (tonic_info, peer) = info.into_parts();
+            extensions.insert(tonic_info);
+            peer
+        }
+        None => extensions
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(|info| info.peer_certs())
+            .and_then(|certs| PeerIdentity::from_chain(&certs)),
     };
-    match peer {
-        Some(peer) => split_peer(peer),
+    match peer.map(PeerIdentity::into_parts) {
+        Some((subject, connection)) => (Some(subject), Some(connection)),
         None => (None, None),
     }
-}
-
-/// Our acceptor's connect info: its identity for the call, tonic's info back in its place.
-#[cfg(feature = "tls")]
-#[inline(never)]
-fn swap_connect_info(
-    info: tls::PeerConnectInfo,
-    extensions: &mut http::Extensions,
-) -> Option<PeerIdentity> {
-    let (tonic_info, peer) = info.into_parts();
-    extensions.insert(tonic_info);
-    peer
-}
-
-/// The identity in tonic's own TLS connect info, parsed from its raw chain.
-#[cfg(feature = "tls")]
-#[inline(never)]
-fn tonic_peer(info: &TlsConnectInfo<TcpConnectInfo>) -> Option<PeerIdentity> {
-    info.peer_certs()
-        .and_then(|certs| PeerIdentity::from_chain(&certs))
-}
-
-/// A peer identity's parts, as the call keeps them.
-#[cfg(feature = "tls")]
-#[inline(never)]
-fn split_peer(peer: PeerIdentity) -> PeerCredentials {
-    let (subject, connection) = peer.into_parts();
-    (Some(subject), Some(connection))
 }
 
 /// Without the `tls` feature no certificate is read: the mappers see header credentials only.
