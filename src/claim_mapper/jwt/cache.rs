@@ -155,11 +155,12 @@ struct Recent {
     /// The text's id: never zero.
     text: u64,
     entry: Arc<VerifiedToken>,
-    /// The thread's own copy of the entry's claims, made when the entry is first answered
-    /// from here: each call hands the claims on with one more reference, and counting
-    /// references on the entry's own copy would have the server's threads take turns at one
-    /// counter, passing its cache line back and forth on every call. Made on the second use,
-    /// so a thread that alternates between tokens copies nothing.
+    /// The thread's own copy of the entry's claims, made the first time the entry answers
+    /// from here (the text's second call on this thread, after the lookup that remembered
+    /// it). Each call hands the claims on with one more reference; counted on the entry's
+    /// own copy, the server's threads would take turns at one counter and pass its cache
+    /// line back and forth on every call. A thread that alternates between tokens never
+    /// answers from here, so it copies nothing.
     own: Option<Claims>,
 }
 
