@@ -40,11 +40,16 @@ fn mapper_with_clock() -> (JwtClaimMapperBuilder, Arc<AtomicU64>) {
     (JwtClaimMapper::builder(keys).clock(clock), now)
 }
 
+/// A mapper with the test clock, and an RSA token (kid `k`) granting `permission`.
+fn mapper_and_token(permission: &str) -> (JwtClaimMapper, String) {
+    let (builder, _) = mapper_with_clock();
+    let token = rsa().sign("k", &temporal_payload(NOW, &[permission]));
+    (builder.build(), token)
+}
+
 #[test]
 fn a_text_id_answers_from_the_entry_its_text_found_last() {
-    let (builder, _) = mapper_with_clock();
-    let mapper = builder.build();
-    let token = rsa().sign("k", &temporal_payload(NOW, &["default:write"]));
+    let (mapper, token) = mapper_and_token("default:write");
     for _ in 0..3 {
         let claims = mapper.get_claims_now(&info(&token, 7)).expect("now");
         assert_eq!(
@@ -118,9 +123,7 @@ fn an_entry_found_by_text_id_is_refused_past_exp_and_past_its_maximum_age() {
 
 #[test]
 fn a_text_id_never_answers_from_another_mappers_cache() {
-    let (builder, _) = mapper_with_clock();
-    let trusting = builder.build();
-    let token = rsa().sign("k", &temporal_payload(NOW, &["default:admin"]));
+    let (trusting, token) = mapper_and_token("default:admin");
     for _ in 0..3 {
         assert!(accepts(&trusting, &token, 21));
     }
@@ -169,9 +172,7 @@ async fn an_entry_found_by_text_id_is_dropped_when_its_key_leaves_the_set() {
 
 #[test]
 fn a_thread_answers_a_repeated_text_from_its_own_copy_of_the_claims() {
-    let (builder, _) = mapper_with_clock();
-    let mapper = builder.build();
-    let token = rsa().sign("k", &temporal_payload(NOW, &["default:write"]));
+    let (mapper, token) = mapper_and_token("default:write");
     let answer = |text_id| {
         mapper
             .get_claims_now(&info(&token, text_id))
