@@ -346,10 +346,10 @@ impl Inner {
     ) -> Option<Result<Claims, ClaimsError>> {
         // Without a cache there is no hit to look for: no clock read for nothing. With one, the
         // clock is read once for both lookups below.
-        let hit_time = self.cache.as_ref().map(|_| self.now_on_hit());
+        let hit_time = self.cache.as_ref().map(|cache| (cache, self.now_on_hit()));
         // A text the thread found in the cache just before: the same bytes, so the same
         // header and entry, answered without reading the token.
-        if let (Some(cache), Some(now)) = (&self.cache, hit_time) {
+        if let Some((cache, now)) = hit_time {
             match cache.recent(text_id, now, |hit, claims| {
                 self.check_hit(hit, claims, now, audience)
             }) {
@@ -367,7 +367,7 @@ impl Inner {
             Ok(None) => return Some(Ok(Claims::new().with_auth_type("jwt"))),
             Ok(Some(jwt)) => jwt,
         };
-        if let Some(now) = hit_time
+        if let Some((_, now)) = hit_time
             && let Some(answer) = self.cached(jwt, text_id, now, audience)
         {
             return Some(answer);
