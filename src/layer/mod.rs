@@ -97,8 +97,12 @@ type NamespaceFn = dyn Fn(&str, &RequestMessage) -> Result<String, tonic::Status
 /// How the layer handles one method: where its namespace is, and whether it has one request.
 #[derive(Clone, Debug)]
 pub(crate) struct MethodPlan {
+    /// The method path, for what records it as an `Arc<str>` (audit records, denials, a
+    /// call that waits).
     pub(crate) api: Arc<str>,
-    /// The same path, as the call's target holds it.
+    /// The same path, as the call's target holds it: static text for Temporal's methods, so
+    /// an allowed call counts no reference on a counter every call shares. Both are kept, so
+    /// neither kind of use has to convert per call.
     pub(crate) name: ApiName,
     pub(crate) namespace_field: Option<u32>,
     pub(crate) request_stream: bool,
