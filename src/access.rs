@@ -122,6 +122,8 @@ impl ApiAccess {
 
     /// The access of `path`, or `None` when the API is unknown.
     #[must_use]
+    // Inlined into the layer's allowed path with its other steps (see `layer::call`).
+    #[inline(always)]
     pub fn get(&self, path: &str) -> Option<MethodAccess> {
         if let Some(m) = self.methods.get(path) {
             return Some(*m);

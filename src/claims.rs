@@ -258,6 +258,8 @@ impl Claims {
 
     /// The role in one namespace (exact match); [`Role::UNDEFINED`] when absent.
     #[must_use]
+    // Inlined into the layer's allowed path with its other steps (see `layer::call`).
+    #[inline(always)]
     pub fn namespace_role(&self, namespace: &str) -> Role {
         let namespaces = &self.inner.namespaces;
         // The few namespaces a caller usually has are found sooner by comparing names than by

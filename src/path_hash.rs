@@ -50,6 +50,8 @@ pub(crate) struct PathHasher {
 }
 
 impl Hasher for PathHasher {
+    // Inlined into the layer's allowed path with its other steps (see `layer::call`).
+    #[inline(always)]
     fn write(&mut self, bytes: &[u8]) {
         let [a, b, c, d] = tail_words(bytes);
         let first = folded_multiply(a ^ self.state ^ bytes.len() as u64, b ^ self.seed);
@@ -66,6 +68,7 @@ impl Hasher for PathHasher {
 }
 
 /// The last [`TAIL`] bytes of `bytes` as four words, zeros in front when it is shorter.
+#[inline(always)]
 fn tail_words(bytes: &[u8]) -> [u64; 4] {
     let mut tail = [0u8; TAIL];
     let n = bytes.len().min(TAIL);

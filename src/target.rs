@@ -58,6 +58,8 @@ impl CallTarget {
 
     /// [`new`](Self::new) for the layer's own calls, whose namespace is already a
     /// [`SmolStr`].
+    // Inlined into the layer's allowed path with its other steps (see `layer::call`).
+    #[inline(always)]
     pub(crate) fn in_namespace(api_name: ApiName, namespace: SmolStr) -> CallTarget {
         CallTarget {
             api_name,
@@ -69,6 +71,7 @@ impl CallTarget {
 
     /// Attaches the decoded request message.
     #[must_use]
+    #[inline(always)]
     pub fn with_request(mut self, request: RequestMessage) -> CallTarget {
         self.request = Some(request);
         self
@@ -77,6 +80,7 @@ impl CallTarget {
     /// Marks the call as one with a stream of request messages (client-streaming or
     /// bidirectional), which is authorized at the headers. Default: not a stream.
     #[must_use]
+    #[inline(always)]
     pub fn with_request_stream(mut self, request_stream: bool) -> CallTarget {
         self.request_stream = request_stream;
         self

@@ -72,6 +72,8 @@ impl DefaultAuthorizer {
 
     /// The decision, synchronously (the procedure never waits on anything).
     #[must_use]
+    // Inlined into the layer's allowed path with its other steps (see `layer::call`).
+    #[inline(always)]
     pub fn decide(&self, claims: Option<&Claims>, target: &CallTarget) -> Decision {
         let api = target.api_name();
         if is_health_check_api(api) {

@@ -99,6 +99,8 @@ impl FirstMessage {
     /// decodes exactly the same message without inflating it a second time (gRPC's
     /// per-message flag says it is not compressed). With `keep_compressed` (a proxy
     /// forwarding the bytes to another server), exactly the bytes received.
+    // Inlined into the layer's allowed path with its other steps (see `layer::call`).
+    #[inline(always)]
     pub(crate) fn into_parts(self, keep_compressed: bool) -> (Bytes, Prefix) {
         let prefix = match self.inflated {
             Some(frame) if !keep_compressed => {
@@ -138,6 +140,7 @@ pub(crate) struct Prefix {
 }
 
 impl Prefix {
+    #[inline(always)]
     pub(super) fn new(first: Bytes, second: Bytes) -> Prefix {
         let some = |b: Bytes| (!b.is_empty()).then_some(b);
         Prefix {
@@ -195,6 +198,7 @@ pub(crate) struct MessageReader {
 impl MessageReader {
     /// Reads frames from `body` until the first message is complete, or the body has nothing
     /// more yet (`Pending`; `cx` is woken when it has).
+    #[inline(always)]
     pub(crate) fn poll_read(
         &mut self,
         body: &mut tonic::body::Body,
@@ -235,6 +239,7 @@ impl MessageReader {
     }
 
     /// The first message, once every byte of it has been read; `None` while bytes are missing.
+    #[inline(always)]
     fn complete(
         &mut self,
         encoding: Encoding,
@@ -285,6 +290,7 @@ fn ended_early(bytes_read: usize) -> Status {
     }
 }
 
+#[inline(always)]
 fn parse_header(header: &[u8], encoding: Encoding, limit: usize) -> Result<(bool, usize), Status> {
     let mut h = header;
     let flag = h.get_u8();

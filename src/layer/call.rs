@@ -5,6 +5,14 @@
 //! as a future ([`Waiting::run`]). How the call ended is an [`Ending`], and [`Call::finish`]
 //! records it (span fields, metrics, one log line) in one place before the call is forwarded
 //! or answered.
+//!
+//! The steps an allowed call runs are `#[inline(always)]`, here and in the modules they call
+//! (the token text, the body reader, the namespace scan, the JWT mapper's cache hit, the
+//! default authorizer's table, the counters). The compiler then makes one function of them
+//! inside `Authz::call`, in the crate that builds the server. On a busy server each line of
+//! code a call runs is fetched again on the next call, and each separate function starts on
+//! a line of its own. A step behind a trait object (the claim mapper, the authorizer) stays a
+//! call. Measured in docs/performance.md (*One function for the allowed path*).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -76,6 +84,7 @@ pub(super) enum Started<ResBody> {
 /// with its headers), so they need no future of their own: the caller hands the inner
 /// service's future on as it is. `keep_compressed`: replay a compressed first message as
 /// received rather than inflated.
+#[inline(always)]
 pub(super) fn start<ResBody: Default>(
     shared: &Arc<Shared>,
     req: &mut Request<Body>,
@@ -247,6 +256,7 @@ enum Next {
 }
 
 impl<'a> Call<'a> {
+    #[inline(always)]
     fn start(shared: &'a Shared, req: &Request<Body>, keep_compressed: bool) -> Call<'a> {
         let path = req.uri().path();
         let plan = shared.plans.get(path);
@@ -284,6 +294,7 @@ impl<'a> Call<'a> {
     /// where every call is forwarded anyway and a would-be denial is worth recording with its
     /// namespace. The namespace and the subject go into the span as soon as they are known, so
     /// the events of the later steps carry them.
+    #[inline(always)]
     fn decide_now(
         &self,
         credentials: Result<Option<AuthInfo>, ClaimsError>,
@@ -383,11 +394,13 @@ impl<'a> Call<'a> {
     }
 
     /// Whether the authorizer needs the request message to decide for these claims.
+    #[inline(always)]
     fn needs_request(&self, claims: Option<&Claims>) -> bool {
         self.shared.authorizer.needs_request_for(&self.api, claims)
     }
 
     /// Puts the caller's subject into the span.
+    #[inline(always)]
     fn record_subject(&self, claims: Option<&Claims>) {
         if let Some(c) = claims {
             self.record("subject", c.subject());
@@ -398,6 +411,7 @@ impl<'a> Call<'a> {
     /// (`authorizer_needs`) and the call has one, as far as the body has arrived: `Pending`
     /// while part of the message is still to come. `read.prefix` gets what the inner service
     /// must read before the rest of the body.
+    #[inline(always)]
     fn first_message_now(
         &self,
         req: &mut Request<Body>,
@@ -437,6 +451,7 @@ impl<'a> Call<'a> {
 
     /// One read of the first message with `cx`'s waker: see
     /// [`first_message_now`](Self::first_message_now).
+    #[inline(always)]
     fn poll_first_message(
         &self,
         req: &mut Request<Body>,
@@ -466,6 +481,7 @@ impl<'a> Call<'a> {
     }
 
     /// Whether this call's body must be read before deciding.
+    #[inline(always)]
     fn wants_request(&self, authorizer_needs: bool) -> bool {
         match self.plan {
             Some(p) if p.request_stream => false,
@@ -477,6 +493,7 @@ impl<'a> Call<'a> {
     }
 
     /// The first message read, with its namespace; `prefix` gets what to replay.
+    #[inline(always)]
     fn understood(
         &self,
         first: FirstMessage,
@@ -494,6 +511,7 @@ impl<'a> Call<'a> {
 
     /// The namespace in the message: from the method's namespace field, or for methods no
     /// table knows, from the user's closure; empty when neither applies.
+    #[inline(always)]
     fn namespace(&self, message: &RequestMessage) -> Result<SmolStr, Status> {
         if let Some(field) = self.plan.and_then(|p| p.namespace_field) {
             return Ok(SmolStr::new(
@@ -510,6 +528,7 @@ impl<'a> Call<'a> {
 
     /// The claim mapper's answer when it has one without waiting; otherwise the credentials
     /// back, with the expected audience filled in, for [`claims_later`](Self::claims_later).
+    #[inline(always)]
     fn claims_now(
         &self,
         credentials: Result<Option<AuthInfo>, ClaimsError>,
@@ -560,6 +579,7 @@ impl<'a> Call<'a> {
 
     /// The expected audience for this call. As Temporal: on streams it is asked for only when
     /// a token is present.
+    #[inline(always)]
     fn audience(&self, info: &AuthInfo, request: Option<&RequestMessage>) -> String {
         let stream = self.plan.is_some_and(|p| p.request_stream);
         match &self.shared.audience {
@@ -571,6 +591,7 @@ impl<'a> Call<'a> {
     }
 
     /// The call's target: its API, the namespace, and the message when there is one.
+    #[inline(always)]
     fn target(&self, namespace: SmolStr, request: Option<RequestMessage>) -> CallTarget {
         let stream = self.plan.is_some_and(|p| p.request_stream);
         let api = match self.plan {
@@ -586,6 +607,7 @@ impl<'a> Call<'a> {
 
     /// The authorizer's decision when it has one without waiting, for a call whose commands
     /// are not checked in other namespaces; otherwise where to [`resume`](Self::resume).
+    #[inline(always)]
     fn decision_now(
         &self,
         claims: Option<Claims>,
@@ -671,6 +693,7 @@ impl<'a> Call<'a> {
 
     /// The authorizer's answer when it has one without waiting; otherwise its running latency
     /// timer, for [`authorize_later`](Self::authorize_later).
+    #[inline(always)]
     fn authorize_now(
         &self,
         claims: Option<&Claims>,
@@ -700,6 +723,7 @@ impl<'a> Call<'a> {
     }
 
     /// Whether this call's workflow commands are authorized in the namespaces they name.
+    #[inline(always)]
     fn checks_cross_namespace(&self) -> bool {
         self.shared.cross_namespace_commands && **self.api == *RESPOND_WORKFLOW_TASK_COMPLETED
     }
@@ -724,6 +748,7 @@ impl<'a> Call<'a> {
 
     /// Records how the call ended (span fields, metrics, one log line) and says what to do
     /// with it.
+    #[inline(always)]
     fn finish(&self, ending: Ending) -> Next {
         match ending {
             // Most calls end here: allowed, by one decision, with nothing listening (no clock
@@ -788,12 +813,14 @@ impl<'a> Call<'a> {
     }
 
     /// Where the method's metric keys are: `None` for a method no table knows.
+    #[inline(always)]
     fn meter(&self) -> Option<usize> {
         self.plan.map(|p| p.meter)
     }
 
     /// Puts `value` into the span's `field`, when something listens: a disabled span still
     /// looks the field up by name.
+    #[inline(always)]
     fn record(&self, field: &str, value: impl tracing::Value) {
         if !self.span.is_disabled() {
             self.span.record(field, value);
@@ -802,6 +829,7 @@ impl<'a> Call<'a> {
 
     /// `step` run inside the call's span, so its events carry the call's fields; when nothing
     /// listens (the span is disabled), as it is: entering a disabled span still costs.
+    #[inline(always)]
     fn in_scope<T>(&self, step: impl FnOnce() -> T) -> T {
         if self.span.is_disabled() {
             step()
@@ -1010,34 +1038,33 @@ impl Ending {
 impl Next {
     /// The call's last step: `None` when `req` is for the inner service (its body now
     /// replaying `prefix`, its extensions holding the claims), else the answer.
+    #[inline(always)]
     fn then<ResBody: Default>(
         self,
         req: &mut Request<Body>,
         prefix: Prefix,
         shared: &Arc<Shared>,
     ) -> Option<Response<ResBody>> {
-        // The request is changed where it lies, not moved: its 200-odd bytes of head would be
-        // copied at each move.
-        let forward = |req: &mut Request<Body>, claims: Option<Claims>| {
-            if let Some(c) = claims {
-                req.extensions_mut().insert(c);
-            }
-            let body = std::mem::take(req.body_mut());
-            *req.body_mut() = Body::new(ForwardBody::new(prefix, body, shared));
-            None
-        };
-        match self {
-            Next::Forward(claims) => forward(req, claims),
+        let claims = match self {
+            Next::Forward(claims) => claims,
             Next::LetThrough(claims) => {
                 tracing::warn!(
                     api = req.uri().path(),
                     "dry run: a denied call is let through"
                 );
-                forward(req, claims)
+                claims
             }
-            Next::Respond(status) => Some(status.into_http()),
-            Next::Refuse => Some(generic_denial()),
+            Next::Respond(status) => return Some(status.into_http()),
+            Next::Refuse => return Some(generic_denial()),
+        };
+        // The request is changed where it lies, not moved: its 200-odd bytes of head would be
+        // copied at each move.
+        if let Some(c) = claims {
+            req.extensions_mut().insert(c);
         }
+        let body = std::mem::take(req.body_mut());
+        *req.body_mut() = Body::new(ForwardBody::new(prefix, body, shared));
+        None
     }
 }
 
@@ -1056,6 +1083,7 @@ struct Heads<'h> {
 }
 
 impl<'h> Heads<'h> {
+    #[inline(always)]
     fn of(headers: &'h HeaderMap, shared: &Shared) -> Heads<'h> {
         let mut heads = Heads::default();
         for (name, value) in headers {
@@ -1081,6 +1109,7 @@ impl<'h> Heads<'h> {
 /// them, so usually nothing is removed) and gathers the credentials, and says how the
 /// messages are compressed (`None`: an encoding the layer cannot read, refused if the body is
 /// read).
+#[inline(always)]
 fn read_headers(
     shared: &Shared,
     req: &mut Request<Body>,
@@ -1114,6 +1143,7 @@ fn read_headers(
 /// Temporal's `GetAuthInfo`, but for the audience (which may need the request message and is
 /// filled in by [`Call::claims`]): `Ok(None)` when there are no credentials and the mapper
 /// requires them.
+#[inline(always)]
 fn credentials(
     mapper: &dyn ClaimMapper,
     token: Result<(String, u64), ClaimsError>,
@@ -1191,6 +1221,7 @@ fn peer_addr(_extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
 /// entry for one, so the request's extensions do not outgrow their first table). With tonic's
 /// own TLS only the raw chain is there, so it is parsed here.
 #[cfg(feature = "tls")]
+#[inline(always)]
 fn peer_credentials(extensions: &mut http::Extensions) -> PeerCredentials {
     let peer = match extensions.remove::<tls::PeerConnectInfo>() {
         Some(info) => {

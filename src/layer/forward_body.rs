@@ -41,6 +41,8 @@ pub(crate) struct ForwardBody {
 }
 
 impl ForwardBody {
+    // Inlined into the layer's allowed path with its other steps (see `layer::call`).
+    #[inline(always)]
     pub(crate) fn new(
         prefix: Prefix,
         mut rest: tonic::body::Body,

@@ -70,6 +70,8 @@ const FIXED32: u8 = 5;
     not(feature = "fuzzing"),
     allow(unreachable_pub, reason = "public only through the `fuzzing` module")
 )]
+// Inlined into the layer's allowed path with its other steps (see `layer::call`).
+#[inline(always)]
 pub fn scan_string_field(msg: &[u8], field: u32) -> Result<Option<&str>, ScanError> {
     let mut pos = 0usize;
     let mut found: Option<&str> = None;
@@ -115,6 +117,7 @@ pub(crate) fn visit_message_fields<'a>(
     Ok(())
 }
 
+#[inline(always)]
 fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, ScanError> {
     let mut value = 0u64;
     for i in 0..10 {
@@ -131,6 +134,7 @@ fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, ScanError> {
     Err(ScanError::InvalidVarint)
 }
 
+#[inline(always)]
 pub(super) fn read_key(buf: &[u8], pos: &mut usize) -> Result<(u32, u8), ScanError> {
     let key = read_varint(buf, pos)?;
     let key = u32::try_from(key).map_err(|_| ScanError::InvalidKey)?;
@@ -145,6 +149,7 @@ pub(super) fn read_key(buf: &[u8], pos: &mut usize) -> Result<(u32, u8), ScanErr
     Ok((tag, wire))
 }
 
+#[inline(always)]
 pub(super) fn read_len_delimited<'a>(
     buf: &'a [u8],
     pos: &mut usize,

@@ -213,6 +213,8 @@ impl Meters {
     /// namespace's key, which needs no lookup, so without a recorder a call looks up no
     /// namespace; a recorder that keeps the histogram for some namespaces but not for
     /// `_unknown_` therefore gets no latency.
+    // Inlined into the layer's allowed path with its other steps (see `layer::call`).
+    #[inline(always)]
     pub(crate) fn latency_timer(&self, namespace: &str) -> LatencyTimer {
         metrics::with_recorder(|recorder| {
             let unknown = recorder.register_histogram(&self.unknown.latency, &METADATA);
@@ -234,6 +236,7 @@ impl Meters {
     /// Records the counters of one call: `api` is the method's position (its plan's
     /// `meter`), `None` for a method no table knows. The namespace's keys are looked up only
     /// for the outcomes counted by namespace, so an allowed call does not.
+    #[inline(always)]
     pub(crate) fn record(&self, api: Option<usize>, namespace: &str, outcome: Outcome) {
         metrics::with_recorder(|recorder| {
             recorder
@@ -285,6 +288,7 @@ pub(crate) struct LatencyTimer {
 
 impl LatencyTimer {
     /// Records the time since the timer started, if it is running.
+    #[inline(always)]
     pub(crate) fn stop(self) {
         if let Some((histogram, started)) = self.running {
             histogram.record(started.elapsed().as_secs_f64());
@@ -293,6 +297,7 @@ impl LatencyTimer {
 }
 
 /// Whether `histogram` records what it is given.
+#[inline(always)]
 fn records(histogram: &Histogram) -> bool {
     let asked = Cell::new(false);
     histogram.record_many(Noted(&asked), 0);

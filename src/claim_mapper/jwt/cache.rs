@@ -50,6 +50,8 @@ static HIT: metrics::Key = metrics::Key::from_static_parts(REQUESTS, &HIT_LABELS
 static MISS: metrics::Key = metrics::Key::from_static_parts(REQUESTS, &MISS_LABELS);
 /// One more lookup counted under `key`.
 #[cfg(feature = "metrics")]
+// Inlined into the layer's allowed path with its other steps (see `layer::call`).
+#[inline(always)]
 fn count(key: &'static metrics::Key) {
     metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(1));
 }
@@ -97,6 +99,7 @@ impl VerifiedToken {
     /// version is read; otherwise the key is looked up, and the version it was found under
     /// noted. The version is read before the lookup: a key set swapped in between has
     /// already moved the version on, so the noted one can only be older than the keys seen.
+    #[inline(always)]
     pub(crate) fn key_still_held(&self, keys: &dyn TokenKeyProvider) -> bool {
         let version = keys.keys_version();
         if version.is_some_and(|v| v == self.keys_version.load(Ordering::Relaxed)) {
@@ -224,6 +227,7 @@ impl TokenCache {
     /// the module's notes) in this cache, if it is not past its deadline at `now`; `None`
     /// when the thread remembers none (or `text` is zero). Not counted: the caller counts the
     /// answer it takes ([`count_hit`](Self::count_hit)).
+    #[inline(always)]
     pub(crate) fn recent<T>(
         &self,
         text: u64,

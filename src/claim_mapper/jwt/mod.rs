@@ -311,6 +311,8 @@ impl Inner {
 
     /// The time for a cache hit's checks (`exp`, the entry's maximum age), which only ever
     /// refuse a later time: never behind [`now`](Self::now), and cheaper to read.
+    // Inlined into the layer's allowed path with its other steps (see `layer::call`).
+    #[inline(always)]
     fn now_on_hit(&self) -> i64 {
         match &self.clock {
             Some(clock) => crate::clock::unix_secs(clock()),
@@ -430,6 +432,7 @@ impl Inner {
 
     /// What a cache entry says of a call's token at `now`, with the call's `audience`;
     /// `claims` are the entry's, or a copy of them (`cache::Recent`).
+    #[inline(always)]
     fn check_hit(&self, hit: &VerifiedToken, claims: &Claims, now: i64, audience: &str) -> Hit {
         if checks::is_expired(hit.exp, now, self.leeway) {
             return Hit::Expired;
