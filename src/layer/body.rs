@@ -282,6 +282,7 @@ impl MessageReader {
 /// The body ended (or its trailers came) before the first message was complete. Bytes, not
 /// frames, decide the wording: an empty DATA frame carries nothing, so the answer must not
 /// depend on whether the client sent one.
+#[cold]
 fn ended_early(bytes_read: usize) -> Status {
     if bytes_read == 0 {
         Status::invalid_argument("missing request message")
@@ -297,19 +298,9 @@ fn parse_header(header: &[u8], encoding: Encoding, limit: usize) -> Result<(bool
     let len = h.get_u32() as usize;
     let compressed = match flag {
         0 => false,
-        1 => {
-            if encoding == Encoding::Identity {
-                return Err(Status::invalid_argument(
-                    "protocol error: received message with compressed-flag but no grpc-encoding was specified",
-                ));
-            }
-            true
-        }
-        other => {
-            return Err(Status::invalid_argument(format!(
-                "protocol error: received message with invalid compression flag: {other}"
-            )));
-        }
+        1 if encoding == Encoding::Identity => return Err(compressed_without_encoding()),
+        1 => true,
+        other => return Err(invalid_flag(other)),
     };
     if len > limit {
         return Err(too_large(len, limit));
@@ -317,6 +308,24 @@ fn parse_header(header: &[u8], encoding: Encoding, limit: usize) -> Result<(bool
     Ok((compressed, len))
 }
 
+// The refusals below are built out of line, and `#[cold]` keeps the branches to them out of
+// the way of the allowed path's code, into which the reader is inlined (see `layer::call`).
+
+#[cold]
+fn compressed_without_encoding() -> Status {
+    Status::invalid_argument(
+        "protocol error: received message with compressed-flag but no grpc-encoding was specified",
+    )
+}
+
+#[cold]
+fn invalid_flag(flag: u8) -> Status {
+    Status::invalid_argument(format!(
+        "protocol error: received message with invalid compression flag: {flag}"
+    ))
+}
+
+#[cold]
 fn too_large(found: usize, limit: usize) -> Status {
     Status::new(
         Code::ResourceExhausted,
